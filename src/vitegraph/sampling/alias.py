@@ -42,7 +42,10 @@ def _fill_alias(w, prob, alias, lo, n):
     large = np.empty(n, dtype=np.int64)
     ns = 0
     nl = 0
+    positive = 0
     for k in range(n):
+        if w[lo + k] > 0.0:
+            positive = k
         scaled[k] = w[lo + k] * n / total
         if scaled[k] < 1.0:
             small[ns] = k
@@ -69,8 +72,12 @@ def _fill_alias(w, prob, alias, lo, n):
     while ns > 0:  # only reached through rounding error
         ns -= 1
         s = small[ns]
-        prob[lo + s] = 1.0
-        alias[lo + s] = s
+        if w[lo + s] > 0.0:
+            prob[lo + s] = 1.0
+            alias[lo + s] = s
+        else:  # a zero weight must stay impossible: point it at a positive one
+            prob[lo + s] = 0.0
+            alias[lo + s] = positive
 
 
 def build_alias(weights) -> tuple[np.ndarray, np.ndarray]:
