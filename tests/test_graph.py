@@ -229,3 +229,8 @@ def test_property_build_save_load(tmp_path_factory, edges, directed, weighted, l
     check_invariants(h)
     assert csr(h) == csr(g) and h.directed == g.directed and h.num_edges == g.num_edges
     assert h.node_names.tolist() == g.node_names.tolist()
+
+
+def test_zero_weight_edges_are_dropped():
+    g = vg.from_edges([[0, 1], [1, 2], [2, 0]], weights=[1.0, 0.0, 2.0])
+    assert g.num_edges == 2 and g.weights.min() > 0 and g.neighbors(1).tolist() == [0]

@@ -11,7 +11,8 @@ and never materialises more than the final CSR plus one staging copy:
    (``sum`` adds weights, ``first`` keeps the first in input order, ``error``
    reports) and compact the arrays.
 
-Self-loops of an undirected graph are stored once.
+Self-loops of an undirected graph are stored once.  Zero-weight edges are
+dropped: a walk can never take them.
 """
 
 from __future__ import annotations
@@ -166,6 +167,10 @@ def build_csr(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray],
          else np.ascontiguousarray(weights, dtype=np.float32))
     if duplicates == "auto":
         duplicates = "first" if weights is None else "sum"
+    if w.size and not w.all():
+        # a zero-weight edge is no edge: a walk can never take it
+        keep = w != 0
+        src, dst, w = src[keep], dst[keep], w[keep]
 
     loops = src == dst
     num_loops = int(np.count_nonzero(loops))
