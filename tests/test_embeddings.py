@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import vitegraph as vg
 from vitegraph.embeddings import Embeddings
 from vitegraph.errors import InputFormatError, ParameterError, UnknownNodeError
 from vitegraph.graph import Vocabulary

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import vitegraph as vg
 from vitegraph.errors import InputFormatError, ParameterError, VitegraphError
 
-from conftest import dataset_path
+
 
 
 def write(tmp_path, text, name="edges.txt"):

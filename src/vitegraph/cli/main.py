@@ -1,4 +1,8 @@
-"""The ``vitegraph`` command.  Only this package prints and configures logging."""
+"""The ``vitegraph`` command.  Only this package prints and configures logging.
+
+Commands: demo, run, new, list, baseline, embed, evaluate, plot, info.  Each is
+a thin layer over the library: parse arguments, call one function, print.
+"""
 
 from __future__ import annotations
 
@@ -9,37 +13,148 @@ from typing import Optional, Sequence
 
 from .._version import __version__
 from ..errors import VitegraphError
+from . import commands
 
 
-def _cmd_info(args) -> int:
-    from .info import collect_info
-    info = collect_info()
-    width = max(len(k) for k in info)
-    for k, v in info.items():
-        print(f"{k:<{width}}  {v}")
-    return 0
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def _add_train_overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="SECTION.KEY=VALUE",
+                   help="override a config option, e.g. --set train.num_epoch=100 "
+                        "(repeatable; values are YAML)")
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default=None,
+                   help="folder of datasets laid out like <dir>/<name>/edges.txt "
+                        "(default: $VITEGRAPH_DATA, then ~/.vitegraph/data)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vitegraph",
-        description="Fast graph embeddings (DeepWalk, LINE, node2vec) on CPUs and GPUs.")
+        prog="vitegraph", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Fast graph embeddings (DeepWalk, LINE, node2vec) on CPUs and GPUs.",
+        epilog="Start with `vitegraph demo`; `vitegraph COMMAND --help` explains each "
+               "command.")
     parser.add_argument("--version", action="version", version=f"vitegraph {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bars, warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("info", help="versions of the libraries vitegraph uses, CPUs and GPUs",
-                       description="Print the versions of vitegraph's dependencies, the CPU "
-                                   "count and whether a CUDA GPU is visible.")
-    p.set_defaults(func=_cmd_info)
+
+    def add(name, help_, description, func):
+        p = sub.add_parser(name, help=help_, description=description,
+                           formatter_class=_Formatter)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo", "train and evaluate DeepWalk on a built-in synthetic graph",
+            "Build a labelled planted-partition graph (no download), train DeepWalk on it, "
+            "evaluate node classification and print a table with timings.",
+            commands.cmd_demo)
+    p.add_argument("--nodes", type=int, default=10_000, help="nodes in the demo graph")
+    p.add_argument("--communities", type=int, default=20, help="communities (= classes)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+
+    p = add("run", "run a YAML config: load, train, evaluate, save",
+            "Run one config file (see `vitegraph new`). Writes embeddings.npz, results.json "
+            "and the resolved config.yaml into output.dir; each file is complete or absent.",
+            commands.cmd_run)
+    p.add_argument("config", help="YAML run config")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its checkpoint")
+    _add_train_overrides(p)
+    _add_data_dir(p)
+
+    p = add("new", "write a commented config template",
+            "Write a YAML run config listing every option with its default and help text.",
+            commands.cmd_new)
+    p.add_argument("path", nargs="?", default="-", help="file to write ('-': standard output)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    p = add("list", "list the baseline configs shipped with vitegraph (or the datasets)",
+            "List the baseline configs (model x dataset) that `vitegraph baseline` runs; "
+            "with --datasets, the standard datasets and whether the data folder has them.",
+            commands.cmd_list)
+    p.add_argument("--datasets", action="store_true", help="list datasets instead")
+    _add_data_dir(p)
+
+    p = add("baseline", "run a shipped baseline config chosen by keywords",
+            "Run the baseline config whose name contains every keyword, e.g. "
+            "`vitegraph baseline blogcatalog deepwalk`.",
+            commands.cmd_baseline)
+    p.add_argument("keywords", nargs="+", help="words that pick one config (see `vitegraph list`)")
+    p.add_argument("-o", "--output", default=None,
+                   help="output folder (default: runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--show", action="store_true", help="print the config and exit")
+    _add_train_overrides(p)
+    _add_data_dir(p)
+
+    p = add("embed", "train embeddings of an edge list in one line",
+            "Read an edge list (or .mat / saved graph), train a model with default settings "
+            "(change any with --set train.KEY=VALUE) and save the embeddings.",
+            commands.cmd_embed)
+    p.add_argument("graph", help="edge list 'u v [w]' (.txt/.csv/.tsv, .gz/.bz2/.xz), .mat, "
+                                 ".npz or saved graph folder")
+    p.add_argument("-o", "--output", required=True,
+                   help="embeddings file: .npz (vitegraph), .txt / .w2v (word2vec text) or "
+                        ".bin (word2vec binary)")
+    p.add_argument("--model", default="deepwalk", choices=["deepwalk", "line", "node2vec"])
+    p.add_argument("--dim", type=int, default=None, help="embedding dimension (default 128)")
+    p.add_argument("--epochs", type=int, default=None, help="num_epoch (default: auto)")
+    p.add_argument("--directed", action="store_true", help="read edges as directed")
+    p.add_argument("--checkpoint", default=None,
+                   help="checkpoint file; with --resume, continue from it")
+    p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    _add_train_overrides(p)
+
+    p = add("evaluate", "evaluate saved embeddings by node classification",
+            "Node classification (DeepWalk protocol: one-vs-rest logistic regression, top-k "
+            "prediction, seeded splits) of saved embeddings against a label file. Link "
+            "prediction needs a held-out split made before training: use `vitegraph run` "
+            "with evaluation.task: link_prediction.",
+            commands.cmd_evaluate)
+    p.add_argument("embeddings", help="embeddings .npz written by vitegraph")
+    p.add_argument("--labels", required=True, help="label file, 'node label' per line")
+    p.add_argument("--ratios", type=float, nargs="+", default=[0.1, 0.5, 0.9],
+                   help="train ratios")
+    p.add_argument("--repeats", type=int, default=5, help="seeded splits per ratio")
+    p.add_argument("--seed", type=int, default=0, help="seed of the splits")
+    p.add_argument("--json", default=None, help="also write the scores to this JSON file")
+
+    p = add("plot", "draw a 2-D picture of embeddings coloured by label",
+            "Project embeddings to 2-D (PCA, or t-SNE from scikit-learn) and draw them "
+            "coloured by label. Needs matplotlib (pip install 'vitegraph[plot]').",
+            commands.cmd_plot)
+    p.add_argument("embeddings", help="embeddings .npz written by vitegraph")
+    p.add_argument("-o", "--output", required=True, help="image file (.png, .pdf, .svg)")
+    p.add_argument("--labels", default=None, help="label file for colours")
+    p.add_argument("--method", choices=["pca", "tsne"], default="pca", help="projection")
+    p.add_argument("--max-points", type=int, default=10_000,
+                   help="draw a random subset of at most this many nodes")
+    p.add_argument("--seed", type=int, default=0, help="seed of the subset and t-SNE")
+
+    add("info", "versions of the libraries vitegraph uses, CPUs and GPUs",
+        "Print the versions of vitegraph's dependencies, the CPU count and whether a CUDA "
+        "GPU is visible.", commands.cmd_info)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-                        format="%(levelname)s %(name)s: %(message)s")
+    level = logging.WARNING if args.quiet else [logging.INFO, logging.INFO,
+                                                logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(message)s" if args.verbose == 0 else
+                        "%(levelname)s %(name)s: %(message)s")
+    if args.verbose == 0 and not args.quiet:
+        # the library's INFO lines are for -v; keep the default output to the tables
+        logging.getLogger("vitegraph").setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -49,7 +164,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"vitegraph: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("vitegraph: interrupted", file=sys.stderr)
+        hint = getattr(args, "_interrupt_hint", "")
+        print(f"vitegraph: interrupted{hint}", file=sys.stderr)
         return 130
 
 

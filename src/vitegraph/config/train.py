@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import os
 from dataclasses import dataclass
-from typing import Optional
 
 from ..errors import ParameterError
 from ..sampling.walks import default_augmentation_step

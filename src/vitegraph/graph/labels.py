@@ -59,37 +59,41 @@ class Labels:
         return cls(m, classes)
 
 
-def read_labels(path, graph: Graph, *, delimiter: str = "auto") -> Labels:
+def read_labels(path, graph, *, delimiter: str = "auto") -> Labels:
     """Read ``node label`` lines (several lines per node for multi-label data).
 
-    Node names are matched against ``graph``'s vocabulary; an unknown node is an
-    error naming the line.  Labels may be ints or strings.
+    Node names are matched against the vocabulary of ``graph`` (a
+    :class:`Graph`, or a :class:`Vocabulary` such as an embedding's); an unknown
+    node is an error naming the line.  Labels may be ints or strings.
     """
+    from .graph import Vocabulary
     from .io import _detect_delimiter, _line_of_row, _parse_table, read_bytes
+
+    vocab = graph if isinstance(graph, Vocabulary) else graph.vocabulary
+    num_nodes = len(vocab)
 
     path = os.fspath(path)
     raw = read_bytes(path)
     delim = (_detect_delimiter(raw, path) if delimiter == "auto"
              else (None if delimiter == " " else delimiter.encode()))
-    id_type = "str" if not graph.vocabulary.is_identity and \
-        graph.vocabulary.names.dtype.kind == "U" else "auto"
+    id_type = "str" if not vocab.is_identity and vocab.names.dtype.kind == "U" else "auto"
     table = _parse_table(raw, delim, id_type, path, (2,), weight_cols=0)
     nodes = table.column(0).to_numpy(zero_copy_only=False)
     labels = table.column(1).to_numpy(zero_copy_only=False)
     if labels.dtype == object:
         labels = labels.astype(str)
     try:
-        ids = graph.vocabulary.ids_of(nodes)
+        ids = vocab.ids_of(nodes)
     except UnknownNodeError:
         # find the first unknown one for the message (error path only)
         for r, name in enumerate(nodes.tolist()):
             try:
-                graph.vocabulary.id_of(name)
+                vocab.id_of(name)
             except UnknownNodeError:
                 raise InputFormatError(f"node {name!r} is not a node of the graph",
                                        path, _line_of_row(raw, r)) from None
         raise
-    return Labels.from_pairs(ids, labels, graph.num_nodes)
+    return Labels.from_pairs(ids, labels, num_nodes)
 
 
 def read_mat_labels(path, graph: Optional[Graph] = None, *, variable: str = "group") -> Labels:

@@ -1,0 +1,211 @@
+"""Implementations of the ``vitegraph`` subcommands (argument parsing is in main.py)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from ..errors import ConfigError, ParameterError
+
+
+def _progress(args) -> bool:
+    return not args.quiet
+
+
+def _print_scores(results: dict) -> None:
+    scores = results.get("scores")
+    if scores is not None:
+        print(scores.format_table())
+    s = results["seconds"]
+    tr = results["training"]
+    print(f"timings: load {s['load']:.1f} s, train {s['train']:.1f} s "
+          f"({tr['samples_per_second'] / 1e6:.1f} M samples/s), evaluate {s['evaluate']:.1f} s, "
+          f"total {s['total']:.1f} s")
+
+
+def cmd_info(args) -> int:
+    from .info import collect_info
+    info = collect_info()
+    width = max(len(k) for k in info)
+    for k, v in info.items():
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    import vitegraph as vg
+    from ..apps import node_classification
+    from ..datasets import planted_partition
+
+    t0 = time.perf_counter()
+    g, labels = planted_partition(args.nodes, args.communities, degree_in=10.0,
+                                  degree_out=10.0, seed=args.seed)
+    t_graph = time.perf_counter() - t0
+    print(f"demo graph: planted partition, {g.num_nodes:,} nodes, {g.num_edges:,} edges, "
+          f"{args.communities} communities (half of each node's edges leave its community)")
+    model = vg.DeepWalk(seed=args.seed, progress=_progress(args))
+    t1 = time.perf_counter()
+    model.fit(g)
+    t_train = time.perf_counter() - t1
+    rc = model.config_
+    print(f"DeepWalk: dim {rc.dim}, {rc.num_epoch} epochs = {model.stats_.samples:,} positive "
+          f"samples, augmentation step {rc.augmentation_step}, {rc.num_workers} worker "
+          f"thread(s), backend {rc.backend}")
+    t2 = time.perf_counter()
+    scores = node_classification(model.embeddings_.vectors, labels.matrix, repeats=3,
+                                 seed=args.seed)
+    t_eval = time.perf_counter() - t2
+    print(scores.format_table())
+    print(f"chance level: {100 / args.communities:.1f}% accuracy")
+    print(f"timings: graph {t_graph:.1f} s, train {t_train:.1f} s "
+          f"({model.stats_.samples / t_train / 1e6:.1f} M samples/s), evaluate {t_eval:.1f} s, "
+          f"total {time.perf_counter() - t0:.1f} s")
+    print("next: `vitegraph embed edges.txt -o emb.npz` for your own graph, or "
+          "`vitegraph new run.yaml` for a config")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from ..config.run import load_run_config
+    cfg = load_run_config(args.config, args.overrides)
+    return _run(args, cfg)
+
+
+def _run(args, cfg) -> int:
+    from ..runner import run
+    ckpt = os.path.join(cfg.output.dir, "checkpoint.npz")
+    args._interrupt_hint = (f"; checkpoint in {ckpt}: rerun with --resume to continue"
+                            if cfg.output.checkpoint else "")
+    results = run(cfg, data_dir=args.data_dir, resume=args.resume,
+                  progress=False if args.quiet else None)
+    _print_scores(results)
+    print(f"results in {cfg.output.dir}/ (embeddings.npz, results.json, config.yaml)")
+    return 0
+
+
+def cmd_new(args) -> int:
+    from ..config.run import template
+    text = template() + "\n"
+    if args.path == "-":
+        sys.stdout.write(text)
+        return 0
+    if os.path.exists(args.path) and not args.force:
+        raise ConfigError(f"{args.path}: exists; pass --force to overwrite")
+    from ..embeddings import _atomic_write
+    _atomic_write(args.path, lambda f: f.write(text.encode()))
+    print(f"wrote {args.path}: edit graph.path, then `vitegraph run {args.path}`")
+    return 0
+
+
+def cmd_list(args) -> int:
+    if args.datasets:
+        from ..datasets.registry import DATASETS, data_dir
+        root = data_dir(args.data_dir)
+        print(f"data folder: {root}")
+        print(f"{'name':<22}{'nodes':>9}{'edges':>10}{'classes':>9}  present  description")
+        for d in DATASETS.values():
+            present = "yes" if all((root / d.name / f).is_file() for f in d.files) else "no"
+            print(f"{d.name:<22}{d.num_nodes:>9,}{d.num_edges:>10,}{d.num_classes:>9}  "
+                  f"{present:<7}  {d.description}")
+        return 0
+    from ..baselines import list_baselines
+    print(f"{'config':<32}{'model':<10}dataset")
+    for b in list_baselines():
+        print(f"{b.name:<32}{b.model:<10}{b.dataset}")
+    print("run one with `vitegraph baseline KEYWORDS...`, e.g. `vitegraph baseline "
+          "blogcatalog deepwalk`")
+    return 0
+
+
+def cmd_baseline(args) -> int:
+    from ..baselines import find_baseline, load_baseline
+    b = find_baseline(args.keywords)
+    if args.show:
+        sys.stdout.write(b.path.read_text())
+        return 0
+    out = args.output or os.path.join("runs", b.name)
+    cfg = load_baseline(b, args.overrides, output_dir=out)
+    print(f"baseline {b.name}: {b.model} on {b.dataset}")
+    return _run(args, cfg)
+
+
+def cmd_embed(args) -> int:
+    from ..config import TrainConfig
+    from ..config.run import apply_overrides, parse_overrides
+    from ..config.schema import from_mapping
+    from ..embeddings import Embeddings
+    from ..graph import Graph, read_edgelist, read_mat
+    from ..solver import train
+
+    overrides = parse_overrides(args.overrides)
+    bad = [".".join(p) for p, _ in overrides if p[0] != "train"]
+    if bad:
+        raise ConfigError(f"--set {bad[0]}: embed takes train.KEY=VALUE overrides only")
+    data = apply_overrides({"train": {"model": args.model}}, overrides)["train"]
+    if args.dim is not None:
+        data["dim"] = args.dim
+    if args.epochs is not None:
+        data["num_epoch"] = args.epochs
+    if args.quiet:
+        data["progress"] = False
+    cfg = from_mapping(TrainConfig, data, "train")
+    out = args.output
+    fmt = ("npz" if out.endswith(".npz") else "bin" if out.endswith(".bin")
+           else "w2v" if out.endswith((".txt", ".w2v", ".vec")) else None)
+    if fmt is None:
+        raise ParameterError("vitegraph embed", "--output", "a path ending in .npz, .txt, "
+                             ".w2v, .vec or .bin", out)
+    path = args.graph
+    t0 = time.perf_counter()
+    if path.endswith(".mat"):
+        g = read_mat(path, directed=args.directed or None)
+    elif os.path.isdir(path) or path.endswith(".npz"):
+        g = Graph.load(path)
+    else:
+        g = read_edgelist(path, directed=args.directed)
+    print(f"{path}: {g!r}")
+    if args.checkpoint:
+        args._interrupt_hint = f"; checkpoint in {args.checkpoint}: rerun with --resume"
+    result = train(g, cfg, checkpoint=args.checkpoint, resume=args.resume)
+    meta = {"config": result.config.to_dict(), "graph": g.summary(),
+            "stats": result.stats.to_dict(), "source": os.path.abspath(path)}
+    emb = Embeddings(result.vertex, g.vocabulary, result.context, meta)
+    if fmt == "npz":
+        emb.save(out)
+    else:
+        emb.to_word2vec(out, binary=fmt == "bin")
+    st = result.stats
+    print(f"wrote {out}: {g.num_nodes:,} x {cfg.dim} ({result.config.model}, "
+          f"{st.samples:,} samples in {time.perf_counter() - t0:.1f} s, "
+          f"{st.samples_per_second / 1e6:.1f} M samples/s)")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from ..apps import node_classification
+    from ..embeddings import Embeddings
+    from ..graph import read_labels
+
+    emb = Embeddings.load(args.embeddings)
+    labels = read_labels(args.labels, emb.vocabulary)
+    scores = node_classification(emb.vectors, labels.matrix, train_ratios=tuple(args.ratios),
+                                 repeats=args.repeats, seed=args.seed)
+    print(scores.format_table())
+    if args.json:
+        from ..runner import _write_json
+        _write_json(args.json, scores.to_dict())
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from ..apps.plot import plot_embeddings
+    from ..embeddings import Embeddings
+    from ..graph import read_labels
+
+    emb = Embeddings.load(args.embeddings)
+    labels = read_labels(args.labels, emb.vocabulary) if args.labels else None
+    plot_embeddings(emb, args.output, labels=labels, method=args.method,
+                    max_points=args.max_points, seed=args.seed)
+    print(f"wrote {args.output}")
+    return 0

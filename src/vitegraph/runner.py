@@ -1,0 +1,169 @@
+"""One run of a YAML config: load the graph, train, evaluate, write the results.
+
+Outputs (in ``output.dir``), each written to a temporary sibling and renamed,
+so every file is complete or absent:
+
+- ``embeddings.npz`` (vertex and context tables, node names, metadata);
+- ``embeddings.w2v`` (word2vec text format) when ``output.word2vec``;
+- ``results.json`` (graph summary, training statistics, evaluation scores);
+- ``config.yaml`` (the resolved config: every option, ``auto`` values filled in).
+
+``checkpoint.npz`` is written during training when ``output.checkpoint`` is on;
+an interrupted run (Ctrl-C) leaves the checkpoint and none of the outputs
+above, and ``resume=True`` continues it.  A finished run removes its checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Optional
+
+import numpy as np
+
+from ._version import __version__
+from .config.run import RunConfig
+from .embeddings import Embeddings, _atomic_write
+from .errors import ConfigError, InputFormatError
+from .graph import Graph, Labels, read_edgelist, read_labels, read_mat, read_mat_labels
+
+log = logging.getLogger(__name__)
+
+
+def load_graph(section, data_dir=None) -> tuple[Graph, Optional[Labels]]:
+    """The graph and labels a ``graph:`` section names."""
+    if section.dataset is not None:
+        from .datasets.registry import load_dataset
+        g, labels = load_dataset(section.dataset, data_dir)
+        if section.labels is not None:
+            labels = read_labels(section.labels, g)
+        return g, labels
+    path = section.path
+    kw = dict(duplicates=section.duplicates, self_loops=section.self_loops)
+    labels = None
+    if path.endswith(".mat"):
+        g = read_mat(path, directed=section.directed or None, **kw)
+        if section.labels is None:
+            try:
+                labels = read_mat_labels(path, g)
+            except InputFormatError:
+                labels = None
+    elif os.path.isdir(path) or path.endswith(".npz"):
+        g = Graph.load(path)
+    else:
+        g = read_edgelist(path, directed=section.directed, weighted=section.weighted,
+                          delimiter=section.delimiter, node_type=section.node_type, **kw)
+    if section.labels is not None:
+        labels = read_labels(section.labels, g)
+    return g, labels
+
+
+def _write_json(path: str, obj) -> None:
+    text = json.dumps(obj, indent=1, default=_json_default).encode()
+    _atomic_write(path, lambda f: f.write(text))
+
+
+def _json_default(x):
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, tuple):
+        return list(x)
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def _write_yaml(path: str, obj) -> None:
+    import yaml
+    text = yaml.safe_dump(obj, sort_keys=False).encode()
+    _atomic_write(path, lambda f: f.write(text))
+
+
+def run(config: RunConfig, *, data_dir=None, resume: bool = False,
+        progress: Optional[bool] = None) -> dict:
+    """Execute ``config``; returns the results dict also written to results.json."""
+    from .apps import link_prediction, node_classification, sample_non_edges, split_edges
+    from .solver import train
+
+    t0 = time.perf_counter()
+    out = config.output.dir
+    g, labels = load_graph(config.graph, data_dir)
+    t_load = time.perf_counter() - t0
+    ev = config.evaluation
+    task = ev.task
+    if task == "auto":
+        task = "node_classification" if labels is not None else "none"
+    if task == "node_classification" and labels is None:
+        raise ConfigError("evaluation.task is node_classification but the graph has no labels "
+                          "(set graph.labels)")
+    tc = config.train
+    if progress is not None:
+        tc = tc.replace(progress=progress)
+
+    train_graph, test_pos = g, None
+    if task == "link_prediction":
+        if g.directed:
+            raise ConfigError("evaluation.task link_prediction needs an undirected graph")
+        src, dst, _ = g.edges()
+        edges = np.stack([src, dst], axis=1).astype(np.int64)
+        edges = edges[edges[:, 0] != edges[:, 1]]
+        train_edges, test_pos = split_edges(edges, g.num_nodes, ev.test_fraction, seed=ev.seed)
+        train_graph = Graph._from_ids(train_edges[:, 0], train_edges[:, 1], None, g.vocabulary,
+                                      directed=False, duplicates="first", self_loops="keep")
+
+    os.makedirs(out, exist_ok=True)
+    ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
+    t1 = time.perf_counter()
+    result = train(train_graph, tc, checkpoint=ckpt, resume=resume)
+    t_train = time.perf_counter() - t1
+
+    scores = None
+    t2 = time.perf_counter()
+    if task == "node_classification":
+        scores = node_classification(result.vertex, labels.matrix, train_ratios=ev.train_ratios,
+                                     repeats=ev.repeats, C=ev.C, l2_normalize=ev.l2_normalize,
+                                     seed=ev.seed)
+        log.info("\n%s", scores.format_table())
+    elif task == "link_prediction":
+        src, dst, _ = g.edges()
+        full = np.stack([src, dst], axis=1).astype(np.int64)
+        full = full[full[:, 0] != full[:, 1]]
+        neg = sample_non_edges(full, g.num_nodes, len(test_pos), seed=ev.seed)
+        scores = link_prediction(result.vertex, result.context, test_pos, neg, seed=ev.seed,
+                                 known_edges=full)
+        log.info("\n%s", scores.format_table())
+    t_eval = time.perf_counter() - t2
+
+    resolved = config.to_dict()
+    resolved["train"] = result.config.to_dict()
+    resolved["evaluation"]["task"] = task
+    meta = {"config": result.config.to_dict(), "graph": g.summary(),
+            "stats": result.stats.to_dict()}
+    emb = Embeddings(result.vertex, g.vocabulary, result.context, meta)
+    results = {
+        "vitegraph": __version__,
+        "graph": g.summary(),
+        "task": task,
+        "evaluation": None if scores is None else scores.to_dict(),
+        "training": result.stats.to_dict(),
+        "seconds": {"load": t_load, "train": t_train, "evaluate": t_eval,
+                    "total": time.perf_counter() - t0},
+    }
+    emb.save(os.path.join(out, "embeddings.npz"))
+    if config.output.word2vec:
+        emb.to_word2vec(os.path.join(out, "embeddings.w2v"))
+    _write_yaml(os.path.join(out, "config.yaml"), resolved)
+    _write_json(os.path.join(out, "results.json"), results)
+    if ckpt is not None and os.path.exists(ckpt):
+        os.unlink(ckpt)
+    results["scores"] = scores
+    return results
+
+
+def replace_output_dir(config: RunConfig, directory: str) -> RunConfig:
+    return dataclasses.replace(config, output=dataclasses.replace(config.output, dir=directory))
