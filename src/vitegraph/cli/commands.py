@@ -39,11 +39,12 @@ def cmd_demo(args) -> int:
     from ..datasets import planted_partition
 
     t0 = time.perf_counter()
-    g, labels = planted_partition(args.nodes, args.communities, degree_in=10.0,
-                                  degree_out=10.0, seed=args.seed)
+    g, labels = planted_partition(args.nodes, args.communities, degree_in=7.0,
+                                  degree_out=13.0, seed=args.seed)
     t_graph = time.perf_counter() - t0
     print(f"demo graph: planted partition, {g.num_nodes:,} nodes, {g.num_edges:,} edges, "
-          f"{args.communities} communities (half of each node's edges leave its community)")
+          f"{args.communities} communities (only 35% of each node's edges stay inside its "
+          "community)")
     model = vg.DeepWalk(seed=args.seed, progress=_progress(args))
     t1 = time.perf_counter()
     model.fit(g)
