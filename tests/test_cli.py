@@ -128,6 +128,53 @@ def test_bad_configs(tmp_path, capsys, text, message):
     assert not (tmp_path / "vitegraph-run").exists()
 
 
+def test_written_config_runs_again(tmp_path, small_graph, capsys):
+    out = tmp_path / "out"
+    cfg = write_config(tmp_path / "run.yaml", small_graph, out, num_epoch=20)
+    assert main(["-q", "run", str(cfg)]) == 0
+    again = out / "config.yaml"
+    assert main(["-q", "run", str(again), "--set", f"output.dir={tmp_path / 'out2'}"]) == 0
+    assert (tmp_path / "out2" / "results.json").exists()
+
+
+def test_outputs_follow_umask(tmp_path, small_graph):
+    import os
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "out"
+        cfg = write_config(tmp_path / "run.yaml", small_graph, out, num_epoch=20)
+        assert main(["-q", "run", str(cfg)]) == 0
+        for name in ("embeddings.npz", "results.json", "config.yaml"):
+            assert (out / name).stat().st_mode & 0o777 == 0o644, name
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("- a\n- b\n", "expected sections graph, train, evaluation, output; got a list"),
+    ("graph:\n", "graph: give exactly one of 'dataset' or 'path'"),
+])
+def test_config_shapes(tmp_path, capsys, text, message):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert main(["run", str(cfg)]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_resume_needs_a_checkpoint(tmp_path, small_graph, capsys):
+    cfg = write_config(tmp_path / "run.yaml", small_graph, tmp_path / "o")
+    assert main(["run", str(cfg), "--resume", "--set", "output.checkpoint=false"]) == 1
+    assert "--resume needs output.checkpoint: true" in capsys.readouterr().err
+    assert main(["embed", str(small_graph / "edges.txt"), "-o", str(tmp_path / "e.npz"),
+                 "--resume"]) == 1
+    assert "--checkpoint" in capsys.readouterr().err
+
+
+def test_quiet_after_subcommand(tmp_path, small_graph, capsys):
+    assert main(["embed", str(small_graph / "edges.txt"), "-o", str(tmp_path / "e.npz"),
+                 "--epochs", "5", "-q"]) == 0
+
+
 def test_bad_override_and_missing_config(tmp_path, capsys):
     assert main(["run", str(tmp_path / "none.yaml")]) == 1
     assert "none.yaml: no such config file" in capsys.readouterr().err
@@ -154,7 +201,7 @@ def test_interrupted_run_leaves_no_half_outputs_and_resumes(tmp_path, small_grap
     monkeypatch.setattr(workers_mod.NumbaWorkers, "train_pool", ctrl_c_at_second)
     assert main(["-q", "run", str(cfg)]) == 130
     err = capsys.readouterr().err
-    assert "interrupted" in err and "--resume" in err
+    assert "interrupted; checkpoint saved in" in err and "--resume" in err
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz"]
     monkeypatch.undo()
     assert main(["-q", "run", str(cfg), "--resume"]) == 0

@@ -28,6 +28,20 @@ def test_bad_values_name_the_parameter(kwargs, message):
     assert message in str(info.value)
 
 
+def test_yaml_style_float_strings():
+    # PyYAML reads 1e-3 as a string (YAML 1.1): still a number here
+    assert TrainConfig(learning_rate="1e-3").learning_rate == 0.001
+    with pytest.raises(ParameterError, match="learning_rate"):
+        TrainConfig(learning_rate="fast")
+    with pytest.raises(ParameterError, match="seed"):
+        TrainConfig(seed=2**64)
+
+
+def test_p_and_q_named_for_non_node2vec():
+    with pytest.raises(ParameterError, match="'q' parameter of DeepWalk"):
+        resolve(TrainConfig(q=2.0), 10, 20)
+
+
 def test_ints_accepted_for_floats_and_auto():
     c = TrainConfig(learning_rate=1, augmentation_step="auto", num_workers=3)
     assert isinstance(c.learning_rate, float) and c.num_workers == 3

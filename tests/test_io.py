@@ -65,6 +65,11 @@ def test_weighted_columns(tmp_path):
         vg.read_edgelist(write(tmp_path, "0 1\n", "u.txt"), weighted=True)
 
 
+def test_float_looking_names_are_strings(tmp_path):
+    g = vg.read_edgelist(write(tmp_path, "1.5 2.5\n2.5 3\n"))
+    assert g.node_names.tolist() == ["1.5", "2.5", "3"]
+
+
 def test_string_ids_and_numeric_looking_names(tmp_path):
     g = vg.read_edgelist(write(tmp_path, "1 2\n2 x\n"))  # mixed: all names are strings
     assert g.node_names.tolist() == ["1", "2", "x"]

@@ -5,34 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any, Optional
 
 import numpy as np
 
+from ._atomic import atomic_write
 from ._version import __version__
 from .errors import InputFormatError, ParameterError
 from .graph.graph import Vocabulary
 
 FORMAT = "vitegraph.embeddings"
 FORMAT_VERSION = 1
-
-
-def _atomic_write(path: str, write) -> None:
-    """Call ``write(fileobj)`` on a temporary sibling, then rename it to ``path``."""
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class Embeddings:
@@ -120,7 +104,7 @@ class Embeddings:
             arrays["node_names"] = self.vocabulary.names
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "vitegraph": __version__,
                 **self.metadata}
-        _atomic_write(path, lambda f: np.savez(f, metadata=np.array(json.dumps(meta)),
+        atomic_write(path, lambda f: np.savez(f, metadata=np.array(json.dumps(meta)),
                                                **arrays))
 
     @classmethod
@@ -167,7 +151,7 @@ class Embeddings:
                     vals = [" ".join(np.char.mod("%.6g", r)) for r in block]
                     f.write("".join(f"{n}{v}\n" for n, v in zip(body, vals)).encode())
 
-        _atomic_write(path, write)
+        atomic_write(path, write)
 
     @classmethod
     def from_word2vec(cls, path, *, binary: bool = False) -> "Embeddings":

@@ -26,7 +26,8 @@ import numpy as np
 
 from ._version import __version__
 from .config.run import RunConfig
-from .embeddings import Embeddings, _atomic_write
+from ._atomic import atomic_write
+from .embeddings import Embeddings
 from .errors import ConfigError, InputFormatError
 from .graph import Graph, Labels, read_edgelist, read_labels, read_mat, read_mat_labels
 
@@ -63,7 +64,7 @@ def load_graph(section, data_dir=None) -> tuple[Graph, Optional[Labels]]:
 
 def _write_json(path: str, obj) -> None:
     text = json.dumps(obj, indent=1, default=_json_default).encode()
-    _atomic_write(path, lambda f: f.write(text))
+    atomic_write(path, lambda f: f.write(text))
 
 
 def _json_default(x):
@@ -81,7 +82,7 @@ def _json_default(x):
 def _write_yaml(path: str, obj) -> None:
     import yaml
     text = yaml.safe_dump(obj, sort_keys=False).encode()
-    _atomic_write(path, lambda f: f.write(text))
+    atomic_write(path, lambda f: f.write(text))
 
 
 def run(config: RunConfig, *, data_dir=None, resume: bool = False,
@@ -109,13 +110,26 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False,
     if task == "link_prediction":
         if g.directed:
             raise ConfigError("evaluation.task link_prediction needs an undirected graph")
-        src, dst, _ = g.edges()
-        edges = np.stack([src, dst], axis=1).astype(np.int64)
-        edges = edges[edges[:, 0] != edges[:, 1]]
+        src, dst, w = g.edges()
+        keep = src != dst
+        edges = np.stack([src[keep], dst[keep]], axis=1).astype(np.int64)
+        weights = None if w is None else np.asarray(w)[keep]
         train_edges, test_pos = split_edges(edges, g.num_nodes, ev.test_fraction, seed=ev.seed)
-        train_graph = Graph._from_ids(train_edges[:, 0], train_edges[:, 1], None, g.vocabulary,
-                                      directed=False, duplicates="first", self_loops="keep")
+        train_w = None
+        if weights is not None:
+            # split_edges keeps rows in input order: find each training edge's weight
+            key = edges[:, 0] * g.num_nodes + edges[:, 1]
+            order = np.argsort(key)
+            pos = order[np.searchsorted(key[order], train_edges[:, 0] * g.num_nodes +
+                                        train_edges[:, 1])]
+            train_w = weights[pos]
+        train_graph = Graph._from_ids(train_edges[:, 0], train_edges[:, 1], train_w,
+                                      g.vocabulary, directed=False, duplicates="first",
+                                      self_loops="keep")
 
+    if resume and not config.output.checkpoint:
+        raise ConfigError("--resume needs output.checkpoint: true (this config writes no "
+                          "checkpoint)")
     os.makedirs(out, exist_ok=True)
     ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
     t1 = time.perf_counter()
@@ -140,7 +154,10 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False,
     t_eval = time.perf_counter() - t2
 
     resolved = config.to_dict()
-    resolved["train"] = result.config.to_dict()
+    # the resolved training options ('auto' filled in), as TrainConfig fields only,
+    # so the written config.yaml runs again as it is
+    resolved["train"] = {k: v for k, v in result.config.to_dict().items()
+                         if k in resolved["train"]}
     resolved["evaluation"]["task"] = task
     meta = {"config": result.config.to_dict(), "graph": g.summary(),
             "stats": result.stats.to_dict()}

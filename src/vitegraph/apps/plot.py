@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from .._atomic import atomic_write
 from ..errors import ParameterError
 
 
@@ -62,12 +63,8 @@ def plot_embeddings(embeddings, path, *, labels=None, method: str = "pca",
     ax.set_yticks([])
     fig.tight_layout()
     path = os.fspath(path)
-    root, ext = os.path.splitext(path)
-    tmp = f"{root}.tmp-{os.getpid()}{ext or '.png'}"
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: fig.savefig(f, format=fmt))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -75,9 +75,8 @@ def cmd_run(args) -> int:
 
 def _run(args, cfg) -> int:
     from ..runner import run
-    ckpt = os.path.join(cfg.output.dir, "checkpoint.npz")
-    args._interrupt_hint = (f"; checkpoint in {ckpt}: rerun with --resume to continue"
-                            if cfg.output.checkpoint else "")
+    if cfg.output.checkpoint:
+        args._checkpoint = os.path.join(cfg.output.dir, "checkpoint.npz")
     results = run(cfg, data_dir=args.data_dir, resume=args.resume,
                   progress=False if args.quiet else None)
     _print_scores(results)
@@ -93,8 +92,8 @@ def cmd_new(args) -> int:
         return 0
     if os.path.exists(args.path) and not args.force:
         raise ConfigError(f"{args.path}: exists; pass --force to overwrite")
-    from ..embeddings import _atomic_write
-    _atomic_write(args.path, lambda f: f.write(text.encode()))
+    from .._atomic import atomic_write
+    atomic_write(args.path, lambda f: f.write(text.encode()))
     print(f"wrote {args.path}: edit graph.path, then `vitegraph run {args.path}`")
     return 0
 
@@ -139,6 +138,9 @@ def cmd_embed(args) -> int:
     from ..graph import Graph, read_edgelist, read_mat
     from ..solver import train
 
+    if args.resume and not args.checkpoint:
+        raise ParameterError("vitegraph embed", "--resume", "used with --checkpoint FILE",
+                             "--resume alone")
     overrides = parse_overrides(args.overrides)
     bad = [".".join(p) for p, _ in overrides if p[0] != "train"]
     if bad:
@@ -166,8 +168,7 @@ def cmd_embed(args) -> int:
     else:
         g = read_edgelist(path, directed=args.directed)
     print(f"{path}: {g!r}")
-    if args.checkpoint:
-        args._interrupt_hint = f"; checkpoint in {args.checkpoint}: rerun with --resume"
+    args._checkpoint = args.checkpoint
     result = train(g, cfg, checkpoint=args.checkpoint, resume=args.resume)
     meta = {"config": result.config.to_dict(), "graph": g.summary(),
             "stats": result.stats.to_dict(), "source": os.path.abspath(path)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -46,9 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no progress bars, warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    # -q / -v work after the subcommand too (SUPPRESS keeps the top-level value)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="more log output (-vv for debug)")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars, warnings and errors only")
+
     def add(name, help_, description, func):
         p = sub.add_parser(name, help=help_, description=description,
-                           formatter_class=_Formatter)
+                           formatter_class=_Formatter, parents=[common])
         p.set_defaults(func=func)
         return p
 
@@ -106,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                         ".bin (word2vec binary)")
     p.add_argument("--model", default="deepwalk", choices=["deepwalk", "line", "node2vec"])
     p.add_argument("--dim", type=int, default=None, help="embedding dimension (default 128)")
-    p.add_argument("--epochs", type=int, default=None, help="num_epoch (default: auto)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="num_epoch (default: the config default, 400)")
     p.add_argument("--directed", action="store_true", help="read edges as directed")
     p.add_argument("--checkpoint", default=None,
                    help="checkpoint file; with --resume, continue from it")
@@ -164,7 +173,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"vitegraph: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        hint = getattr(args, "_interrupt_hint", "")
+        ckpt = getattr(args, "_checkpoint", None)
+        hint = ""
+        if ckpt and os.path.exists(ckpt):
+            hint = f"; checkpoint saved in {ckpt}: run again with --resume to continue"
         print(f"vitegraph: interrupted{hint}", file=sys.stderr)
         return 130
 

@@ -37,7 +37,8 @@ class GraphSection:
                                     "folder (see `vitegraph list --datasets`); instead of "
                                     "path", allow_none=True)
     path: Optional[str] = option(None, "path", "edge list (.txt/.csv/.tsv, optionally .gz/.bz2/"
-                                 ".xz), .mat, or a saved graph (.npz or folder)",
+                                 ".xz), .mat, or a saved graph (.npz or folder); relative "
+                                 "to the config file",
                                  allow_none=True)
     labels: Optional[str] = option(None, "path", "node labels, 'node label' per line "
                                    "(several lines per node for multi-label)",
@@ -104,7 +105,8 @@ class OutputSection:
     """Where results go.  A run writes ``embeddings.npz``, ``results.json`` and
     ``config.yaml`` (the resolved config) into ``dir``, each atomically."""
 
-    dir: str = option("vitegraph-run", "path", "output folder (created if missing)")
+    dir: str = option("vitegraph-run", "path", "output folder, relative to the current folder "
+                      "(created if missing)")
     word2vec: bool = option(False, "bool", "also export embeddings.w2v (word2vec text format)")
     checkpoint: bool = option(True, "bool", "write checkpoint.npz during training so an "
                               "interrupted run can resume (`vitegraph run --resume`)")
@@ -179,10 +181,15 @@ def parse_overrides(items: Sequence[str]) -> list[tuple[list[str], Any]]:
     return out
 
 
-def apply_overrides(data: Optional[Mapping], overrides) -> dict:
+def apply_overrides(data: Optional[Mapping], overrides, source: str = "config") -> dict:
+    if data is not None and not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected sections {', '.join(SECTIONS)}; got a "
+                          f"{type(data).__name__}")
     data = {k: dict(v) if isinstance(v, Mapping) else v for k, v in (data or {}).items()}
     for (section, key), value in overrides:
-        sec = data.setdefault(section, {})
+        sec = data.get(section)
+        if sec is None:
+            sec = data[section] = {}
         if not isinstance(sec, dict):
             raise ConfigError(f"--set {section}.{key}: section {section!r} is not a mapping")
         sec[key] = value
@@ -206,7 +213,7 @@ def load_run_config(path, overrides: Sequence[str] = ()) -> RunConfig:
         where = f", line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
-    data = apply_overrides(data, parse_overrides(overrides))
+    data = apply_overrides(data, parse_overrides(overrides), path)
     cfg = run_config_from_mapping(data, path)
     # relative paths in a config file are relative to the file
     base = os.path.dirname(os.path.abspath(path))

@@ -81,6 +81,12 @@ def check_value(meta: Mapping, value: Any) -> Any:
             raise ValueError
         value = int(value)
     elif kind == "float":
+        if isinstance(value, str):
+            # YAML 1.1 (PyYAML) reads 1e-3 as a string; accept what float() parses
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValueError from None
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError
         value = float(value)

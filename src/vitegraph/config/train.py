@@ -78,7 +78,8 @@ class TrainConfig:
                          "cuda:N; auto = cuda when visible")
     batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend only)",
                              minimum=1)
-    seed: int = option(0, "int", "random seed (sampler, negatives, initialisation)", minimum=0)
+    seed: int = option(0, "int", "random seed (sampler, negatives, initialisation)", minimum=0,
+                       maximum=2**63 - 1)
     progress: bool = option(True, "bool", "show a progress bar")
 
     def __post_init__(self):
@@ -141,9 +142,11 @@ def resolve(config: TrainConfig, num_nodes: int, num_edges: int) -> ResolvedConf
     if s > c.walk_length:
         raise ParameterError(owner, "augmentation_step", f"at most walk_length "
                              f"({c.walk_length})", s)
-    if c.model != "node2vec" and (c.p != 1.0 or c.q != 1.0):
-        raise ParameterError(owner, "p", "1.0 (p and q apply to node2vec only)", c.p
-                             if c.p != 1.0 else c.q)
+    if c.model != "node2vec":
+        for name in ("p", "q"):
+            if getattr(c, name) != 1.0:
+                raise ParameterError(owner, name, "1.0 (p and q apply to node2vec only)",
+                                     getattr(c, name))
     if c.model != "line" and c.order != 2:
         raise ParameterError(owner, "order", "2 (order applies to LINE only)", c.order)
 
@@ -163,11 +166,23 @@ def resolve(config: TrainConfig, num_nodes: int, num_edges: int) -> ResolvedConf
         workers_auto = 1
     else:
         workers_auto = cpus
-    workers = workers_auto if c.num_workers == AUTO else c.num_workers
     parts = 1 if c.num_partitions == AUTO else c.num_partitions
-    if parts > 1 and workers > parts:
-        raise ParameterError(owner, "num_workers", f"at most num_partitions ({parts}) when "
-                             "partitioning, since workers train orthogonal blocks", workers)
+    if parts > num_nodes:
+        raise ParameterError(owner, "num_partitions", f"at most the number of nodes "
+                             f"({num_nodes})", parts)
+    one_table = c.model == "line" and c.order == 1
+    if c.num_workers == AUTO:
+        # orthogonal blocks: at most P at once; first-order LINE has one table, so
+        # blocks (i, j) and (j, i) share rows and partitioned work must be serial
+        workers = workers_auto if parts == 1 else (1 if one_table else min(workers_auto, parts))
+    else:
+        workers = c.num_workers
+        if parts > 1 and workers > parts:
+            raise ParameterError(owner, "num_workers", f"at most num_partitions ({parts}) when "
+                                 "partitioning, since workers train orthogonal blocks", workers)
+        if parts > 1 and one_table and workers > 1:
+            raise ParameterError(owner, "num_workers", "1 for LINE order 1 with partitions "
+                                 "(one table: blocks (i, j) and (j, i) share rows)", workers)
     samplers = cpus if c.num_sampler_threads == AUTO else c.num_sampler_threads
     total = int(c.num_epoch) * int(num_edges)
     if c.episode_size == AUTO:

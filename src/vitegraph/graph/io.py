@@ -213,7 +213,8 @@ def _check_weights(w: np.ndarray, where, row_to_line) -> np.ndarray:
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         what = "NaN" if np.isnan(w[r]) else ("infinite" if np.isinf(w[r]) else "negative")
-        raise InputFormatError(f"{what} edge weight {w[r]!r}; weights must be finite and >= 0",
+        raise InputFormatError(f"{what} edge weight {float(w[r])!r}; weights must be finite "
+                               "and >= 0",
                                where, row_to_line(r))
     return w
 
@@ -360,6 +361,10 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
 
     u = _column_to_numpy(table.column(0))
     v = _column_to_numpy(table.column(1))
+    if (u is None or v is None) and node_type == "auto":
+        # ids that parse as floats ("1.5"): names, as strings
+        table = _parse_table(raw, delim, "str", path, ncols_ok, weight_cols=int(has_w))
+        u, v = table.column(0), table.column(1)
     if u is None or v is None:
         raise _first_bad_line(raw, delim, ncols_ok, True, has_w, path)
     if isinstance(u, np.ndarray) != isinstance(v, np.ndarray):

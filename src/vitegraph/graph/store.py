@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import zipfile
 
 import numpy as np
 
+from .._atomic import atomic_folder, atomic_write
 from .._version import __version__
 from ..errors import InputFormatError, ParameterError
 from .graph import Graph, Vocabulary
@@ -34,49 +33,25 @@ def _meta(g: Graph) -> dict:
             "directed": g.directed, "num_edges": g.num_edges, "num_nodes": g.num_nodes}
 
 
-def atomic_replace(tmp: str, path: str) -> None:
-    """Move ``tmp`` (file or folder) to ``path``, replacing what is there only
-    once ``tmp`` is complete."""
-    if os.path.isdir(path) and not os.path.islink(path):
-        old = tempfile.mkdtemp(prefix=".old-", dir=os.path.dirname(path) or ".")
-        os.rmdir(old)
-        os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
-
-
 def save_graph(g: Graph, path, *, format: str = "auto") -> None:
     path = os.fspath(path)
     if format == "auto":
         format = "npz" if path.endswith(".npz") else "folder"
     if format not in ("npz", "folder"):
         raise ParameterError("Graph.save", "format", "'auto', 'npz' or 'folder'", format)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
     arrays, meta = _arrays(g), _meta(g)
     if format == "npz":
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta)), **arrays),
+                     suffix=".npz")
         return
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
-    try:
+
+    def fill(tmp):
         for name, a in arrays.items():
             np.save(os.path.join(tmp, name + ".npy"), a, allow_pickle=False)
         with open(os.path.join(tmp, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)
-        atomic_replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    atomic_folder(path, fill)
 
 
 def load_graph(path, *, mmap: bool = False) -> Graph:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._atomic import atomic_write
 from .._version import __version__
 from ..errors import CheckpointError
 
@@ -52,24 +52,14 @@ class Checkpoint:
 
 
 def save_checkpoint(path, ckpt: Checkpoint) -> None:
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "vitegraph": __version__,
             "episode": ckpt.episode, "samples_done": ckpt.samples_done,
             "config": ckpt.config, "graph": ckpt.graph, "stats": ckpt.stats}
     arrays = {"vertex": ckpt.vertex}
     if ckpt.context is not ckpt.vertex:
         arrays["context"] = ckpt.context
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-ckpt-", suffix=".npz", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta)), **arrays),
+                 suffix=".npz")
 
 
 def load_checkpoint(path) -> Checkpoint:

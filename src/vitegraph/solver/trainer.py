@@ -91,15 +91,17 @@ def _init_tables(num_nodes: int, dim: int, seed: int, same: bool):
 
 
 class _Interrupt:
-    """Turn SIGINT into a flag checked between blocks, so Ctrl-C stops at a
-    consistent point (main thread only; elsewhere Ctrl-C raises as usual)."""
+    """With a checkpoint to write, turn SIGINT into a flag checked after each
+    episode, so Ctrl-C stops at a consistent point and saves.  Without one (or
+    off the main thread) Ctrl-C raises at once, as usual."""
 
-    def __init__(self):
+    def __init__(self, enabled: bool):
         self.requested = False
+        self._enabled = enabled
         self._old = None
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        if self._enabled and threading.current_thread() is threading.main_thread():
             self._old = signal.signal(signal.SIGINT, self._handler)
         return self
 
@@ -134,6 +136,9 @@ def train(graph: Graph, config: Optional[TrainConfig] = None, *, checkpoint=None
         raise ParameterError("train", "graph", "a graph with at least one edge", repr(graph))
     if resume and checkpoint is None:
         raise ParameterError("train", "resume", "False unless a checkpoint path is given", True)
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or \
+            checkpoint_every < 1:
+        raise ParameterError("train", "checkpoint_every", "a positive int", checkpoint_every)
     rc = resolve(config, graph.num_nodes, graph.num_edges)
 
     # -- episodes: equal pools covering num_epoch * |E| samples
@@ -200,9 +205,9 @@ def train(graph: Graph, config: Optional[TrainConfig] = None, *, checkpoint=None
     bar = _progress(rc.progress, total, start_episode * episode_size)
     pipeline = PoolPipeline(fill, pools, range(start_episode, num_episodes))
     episode = start_episode
-    interrupted = False
+    interrupted = saved = False
     try:
-        with _Interrupt() as stop:
+        with _Interrupt(checkpoint is not None) as stop:
             for episode, pool, _ in pipeline:
                 workers.reseed(_episode_seed(rc.seed, episode, 1))
                 t = time.perf_counter()
@@ -215,9 +220,11 @@ def train(graph: Graph, config: Optional[TrainConfig] = None, *, checkpoint=None
                     bar.update(count)
                     bar.set_postfix(loss=f"{loss / max(count, 1):.4f}", refresh=False)
                 done = episode + 1
-                if checkpoint is not None and done < num_episodes and \
-                        (done % checkpoint_every == 0 or stop.requested):
+                if done == num_episodes:
+                    break  # finished: a late Ctrl-C does not throw the result away
+                if checkpoint is not None and (done % checkpoint_every == 0 or stop.requested):
                     save(done)
+                    saved = True
                 if stop.requested:
                     interrupted = True
                     break
@@ -232,7 +239,7 @@ def train(graph: Graph, config: Optional[TrainConfig] = None, *, checkpoint=None
         stats.wait_seconds = pipeline.wait_seconds
         stats.seconds = time.perf_counter() - t_start
     if interrupted:
-        if checkpoint is not None:
+        if saved:
             log.warning("interrupted after episode %d of %d; checkpoint saved to %s",
                         episode + 1, num_episodes, checkpoint)
         raise KeyboardInterrupt
