@@ -308,6 +308,10 @@ def _ids_for(u, v, *, num_nodes, nodes, where, row_to_line, n_rows):
     return inv[:u.size], inv[u.size:], Vocabulary(names, names.size)
 
 
+def vocab_fits_int32(n: int) -> bool:
+    return n < 2**31
+
+
 def _chunks(col):
     return col.chunks if hasattr(col, "chunks") else [col]
 
@@ -380,6 +384,9 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
     src, dst, vocab = _ids_for(u, v, num_nodes=num_nodes, nodes=nodes, where=path,
                                row_to_line=row_to_line, n_rows=len(u))
     del u, v
+    raw = None  # no line numbers are needed past this point: free the file's bytes
+    if vocab_fits_int32(len(vocab)):
+        src, dst = src.astype(np.int32), dst.astype(np.int32)
     try:
         g = Graph._from_ids(src, dst, w, vocab, directed=directed, duplicates=duplicates,
                             self_loops=self_loops)
