@@ -321,6 +321,16 @@ def _check_policy(owner, name, value, allowed):
         raise ParameterError(owner, name, "one of " + ", ".join(repr(a) for a in allowed), value)
 
 
+def _check_build_options(owner, duplicates, self_loops, num_nodes, nodes):
+    """The options every builder shares (policies and the node set)."""
+    _check_policy(owner, "duplicates", duplicates, ("auto", "sum", "first", "error"))
+    _check_policy(owner, "self_loops", self_loops, ("keep", "drop"))
+    if num_nodes is not None and nodes is not None:
+        raise ParameterError(owner, "num_nodes", "None when 'nodes' is given", num_nodes)
+    if num_nodes is not None and (not isinstance(num_nodes, (int, np.integer)) or num_nodes <= 0):
+        raise ParameterError(owner, "num_nodes", "a positive int", num_nodes)
+
+
 # ---------------------------------------------------------------- text files
 def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
                   delimiter: str = "auto", num_nodes: Optional[int] = None,
@@ -343,12 +353,7 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
     _check_policy(owner, "weighted", weighted, ("auto", True, False))
     _check_policy(owner, "node_type", node_type, ("auto", "int", "str"))
     _check_policy(owner, "delimiter", delimiter, ("auto", " ", "\t", ","))
-    _check_policy(owner, "duplicates", duplicates, ("auto", "sum", "first", "error"))
-    _check_policy(owner, "self_loops", self_loops, ("keep", "drop"))
-    if num_nodes is not None and nodes is not None:
-        raise ParameterError(owner, "num_nodes", "None when 'nodes' is given", num_nodes)
-    if num_nodes is not None and (not isinstance(num_nodes, (int, np.integer)) or num_nodes <= 0):
-        raise ParameterError(owner, "num_nodes", "a positive int", num_nodes)
+    _check_build_options(owner, duplicates, self_loops, num_nodes, nodes)
 
     path = os.fspath(path)
     raw = read_bytes(path)
@@ -400,12 +405,7 @@ def _edges_from_array(edges, weights=None, *, num_nodes=None, nodes=None, direct
                       duplicates="auto", self_loops="keep", source="edges") -> Graph:
     """Shared path for array inputs (numpy, torch, lists)."""
     owner = "Graph.from_edges" if source == "edges" else source
-    _check_policy(owner, "duplicates", duplicates, ("auto", "sum", "first", "error"))
-    _check_policy(owner, "self_loops", self_loops, ("keep", "drop"))
-    if num_nodes is not None and nodes is not None:
-        raise ParameterError(owner, "num_nodes", "None when 'nodes' is given", num_nodes)
-    if num_nodes is not None and (not isinstance(num_nodes, (int, np.integer)) or num_nodes <= 0):
-        raise ParameterError(owner, "num_nodes", "a positive int", num_nodes)
+    _check_build_options(owner, duplicates, self_loops, num_nodes, nodes)
     arr = _to_numpy(edges)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ParameterError(owner, "edges", "an array of shape (E, 2)", f"shape {arr.shape}")
