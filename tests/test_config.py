@@ -84,3 +84,18 @@ def test_resolve_cross_checks():
         resolve(TrainConfig(num_partitions=2, num_workers=3), 10, 20)
     with pytest.raises(ParameterError, match="'device'"):
         resolve(TrainConfig(backend="numba", device="cuda"), 10, 20)
+
+
+def test_resolve_does_not_import_torch_without_a_gpu_driver():
+    """Importing torch costs seconds; a CPU-only machine should not pay it."""
+    import glob
+    import os
+    import subprocess
+    import sys
+    if os.path.exists("/proc/driver/nvidia") or glob.glob("/dev/nvidia[0-9]*"):
+        pytest.skip("an NVIDIA driver is present: torch is imported to ask CUDA")
+    code = ("import sys, vitegraph.config as c; r = c.resolve(c.TrainConfig(), 10, 20); "
+            "print(r.backend, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["numba", "False"]

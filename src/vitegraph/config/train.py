@@ -201,10 +201,18 @@ def resolve(config: TrainConfig, num_nodes: int, num_edges: int) -> ResolvedConf
 
 
 def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
+    """Whether torch sees a CUDA GPU.  Importing torch costs seconds, so on a
+    machine with no NVIDIA driver (no /proc/driver/nvidia, no /dev/nvidia*) the
+    answer is no without importing it."""
+    import glob
+    import importlib.util
+    import sys
+    if "torch" not in sys.modules:
+        if importlib.util.find_spec("torch") is None:
+            return False
+        if not (os.path.exists("/proc/driver/nvidia") or glob.glob("/dev/nvidia[0-9]*")):
+            return False
+    import torch
     return bool(torch.cuda.is_available())
 
 
