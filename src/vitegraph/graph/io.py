@@ -237,27 +237,17 @@ def _ids_for(u, v, *, num_nodes, nodes, where, row_to_line, n_rows):
                                  "a list with repeats")
         if is_str or vocab_names.dtype.kind == "U":
             value_set = pa.array(vocab_names.astype(str).tolist(), type=pa.string())
-            uu = u if is_str else pa.array(u.astype(str))
-            vv = v if is_str else pa.array(v.astype(str))
-            src = pc.index_in(uu, value_set=value_set)
-            dst = pc.index_in(vv, value_set=value_set)
-            src = src.to_numpy(zero_copy_only=False)
-            dst = dst.to_numpy(zero_copy_only=False)
-            # pyarrow gives null (nan/float) for names outside the set
-            src_bad = ~np.isfinite(src.astype(np.float64)) if src.dtype.kind == "f" else None
-            dst_bad = ~np.isfinite(dst.astype(np.float64)) if dst.dtype.kind == "f" else None
-            bad = np.zeros(n_rows, dtype=bool)
-            if src_bad is not None:
-                bad |= src_bad
-            if dst_bad is not None:
-                bad |= dst_bad
+            cols = [c if is_str else pa.array(c.astype(str)) for c in (u, v)]
+            found = [pc.index_in(c, value_set=value_set) for c in cols]
+            missing = [np.asarray(f.is_null().to_numpy(zero_copy_only=False)) for f in found]
+            bad = missing[0] | missing[1]
             if bad.any():
                 r = int(np.flatnonzero(bad)[0])
-                name = (uu[r] if (src_bad is not None and src_bad[r]) else vv[r]).as_py()
+                name = cols[0 if missing[0][r] else 1][r].as_py()
                 raise InputFormatError(f"node {name!r} is not in the given 'nodes' list",
                                        where, row_to_line(r))
-            return (np.nan_to_num(src).astype(np.int64), np.nan_to_num(dst).astype(np.int64),
-                    Vocabulary(vocab_names.astype(str), vocab_names.size))
+            src, dst = (f.to_numpy(zero_copy_only=False).astype(np.int64) for f in found)
+            return src, dst, Vocabulary(vocab_names.astype(str), vocab_names.size)
         order = np.argsort(vocab_names, kind="stable")
         sorted_names = vocab_names[order]
         ids = []
