@@ -198,8 +198,21 @@ def _parse_table(raw: bytes, delimiter: Optional[bytes], id_type: str, path,
 
 
 def _column_to_numpy(col):
+    """Integer ids as numpy (int32 when they fit, filled chunk by chunk so no
+    int64 copy of the whole column exists), string ids as the pyarrow column,
+    anything else None."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     if pa.types.is_integer(col.type):
+        mm = pc.min_max(col).as_py()
+        if mm["min"] is not None and -2**31 <= mm["min"] and mm["max"] < 2**31:
+            out = np.empty(len(col), dtype=np.int32)
+            pos = 0
+            for chunk in _chunks(col):
+                n = len(chunk)
+                out[pos:pos + n] = chunk.to_numpy()
+                pos += n
+            return out
         return col.to_numpy().astype(np.int64, copy=False)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         return col
@@ -208,6 +221,8 @@ def _column_to_numpy(col):
 
 # --------------------------------------------------------------- validation
 def _check_weights(w: np.ndarray, where, row_to_line) -> np.ndarray:
+    """Weights checked in float64 (finite, >= 0), returned as the float32 the
+    CSR stores."""
     w = np.asarray(w, dtype=np.float64)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
@@ -216,7 +231,7 @@ def _check_weights(w: np.ndarray, where, row_to_line) -> np.ndarray:
         raise InputFormatError(f"{what} edge weight {float(w[r])!r}; weights must be finite "
                                "and >= 0",
                                where, row_to_line(r))
-    return w
+    return w.astype(np.float32)
 
 
 def _ids_for(u, v, *, num_nodes, nodes, where, row_to_line, n_rows):
@@ -356,7 +371,8 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
     has_w = table.num_columns == 3 and weighted is not False
 
     def row_to_line(r):
-        return _line_of_row(raw, r)
+        # error path only: read the file again rather than keep its bytes alive
+        return _line_of_row(read_bytes(path), r)
 
     u = _column_to_numpy(table.column(0))
     v = _column_to_numpy(table.column(1))
@@ -372,6 +388,7 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
         u, v = table.column(0), table.column(1)
         if not pa.types.is_string(u.type):
             raise _first_bad_line(raw, delim, ncols_ok, False, has_w, path)
+    raw = None  # parsed: free the file's bytes before the id mapping and the build
     w = None
     if has_w:
         w = _check_weights(table.column(2).to_numpy(), path, row_to_line)
@@ -379,9 +396,8 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
     src, dst, vocab = _ids_for(u, v, num_nodes=num_nodes, nodes=nodes, where=path,
                                row_to_line=row_to_line, n_rows=len(u))
     del u, v
-    raw = None  # no line numbers are needed past this point: free the file's bytes
     if vocab_fits_int32(len(vocab)):
-        src, dst = src.astype(np.int32), dst.astype(np.int32)
+        src, dst = src.astype(np.int32, copy=False), dst.astype(np.int32, copy=False)
     try:
         g = Graph._from_ids(src, dst, w, vocab, directed=directed, duplicates=duplicates,
                             self_loops=self_loops)
