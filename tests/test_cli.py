@@ -57,8 +57,8 @@ def test_no_command_prints_help(capsys):
     assert "usage: vitegraph" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("cmd", ["demo", "run", "new", "list", "baseline", "embed", "evaluate",
-                                 "plot", "info"])
+@pytest.mark.parametrize("cmd", ["demo", "run", "new", "list", "baseline", "download",
+                                 "embed", "evaluate", "plot", "info"])
 def test_every_command_has_help(cmd, capsys):
     with pytest.raises(SystemExit) as info:
         main([cmd, "--help"])

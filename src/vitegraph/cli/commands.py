@@ -127,7 +127,24 @@ def cmd_baseline(args) -> int:
     out = args.output or os.path.join("runs", b.name)
     cfg = load_baseline(b, args.overrides, output_dir=out)
     print(f"baseline {b.name}: {b.model} on {b.dataset}")
+    if args.download and cfg.graph.dataset:
+        from ..datasets.registry import data_dir, missing_files
+        if missing_files(cfg.graph.dataset, args.data_dir):
+            from ..datasets.download import download_dataset
+            print(f"dataset {cfg.graph.dataset} not in {data_dir(args.data_dir)}: downloading")
+            download_dataset(cfg.graph.dataset, args.data_dir,
+                             progress=None if _progress(args) else False)
     return _run(args, cfg)
+
+
+def cmd_download(args) -> int:
+    from ..datasets.download import download_dataset
+    from ..datasets.registry import get_dataset
+    folder = download_dataset(args.name, args.data_dir, force=args.force,
+                              progress=None if _progress(args) else False)
+    files = ", ".join(get_dataset(args.name).files)
+    print(f"{args.name}: {files} in {folder} (checksums verified)")
+    return 0
 
 
 def cmd_embed(args) -> int:

@@ -1,7 +1,7 @@
 """The ``vitegraph`` command.  Only this package prints and configures logging.
 
-Commands: demo, run, new, list, baseline, embed, evaluate, plot, info.  Each is
-a thin layer over the library: parse arguments, call one function, print.
+Commands: demo, run, new, list, baseline, download, embed, evaluate, plot, info.
+Each is a thin layer over the library: parse arguments, call one function, print.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from typing import Optional, Sequence
 
 from .._version import __version__
+from ..datasets.registry import downloadable
 from ..errors import VitegraphError
 from . import commands
 
@@ -100,7 +101,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--show", action="store_true", help="print the config and exit")
+    p.add_argument("--download", action="store_true",
+                   help="download the dataset first if the data folder lacks it "
+                        "(see `vitegraph download`)")
     _add_train_overrides(p)
+    _add_data_dir(p)
+
+    p = add("download", "download a standard dataset from its original source",
+            "Download a dataset's original files into <data dir>/<name>/orig/ (checked "
+            "against their SHA-256; files already there are not downloaded again) and "
+            "convert them into edges.txt and labels.txt. Downloadable: "
+            + ", ".join(downloadable()) + ". Without network access, place the original "
+            "files in orig/ by hand and run this to convert them.",
+            commands.cmd_download)
+    p.add_argument("name", help="dataset name (see `vitegraph list --datasets`)")
+    p.add_argument("--force", action="store_true",
+                   help="download and convert again even if the files are present")
     _add_data_dir(p)
 
     p = add("embed", "train embeddings of an edge list in one line",

@@ -1,5 +1,9 @@
-"""Datasets: synthetic generators (and, later, the registry of standard datasets)."""
+"""Datasets: synthetic generators, the registry of standard datasets, and their
+optional download from the original sources."""
 
+from .download import DownloadError, download_dataset
+from .registry import DATASETS, downloadable, load_dataset
 from .synthetic import planted_partition
 
-__all__ = ["planted_partition"]
+__all__ = ["planted_partition", "DATASETS", "load_dataset", "download_dataset", "downloadable",
+           "DownloadError"]
