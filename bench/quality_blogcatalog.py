@@ -15,7 +15,6 @@ import argparse
 import datetime
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 import vitegraph as vg
 from vitegraph.apps import node_classification
+from vitegraph.datasets import load_dataset
 
 DATA = Path(os.environ.get("VITEGRAPH_DATA", Path(__file__).resolve().parents[1] / ".." /
                            "shared" / "data"))
@@ -44,11 +44,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", nargs="*", default=None, help="substrings of contender names")
     args = ap.parse_args()
-    d = DATA / "blogcatalog"
-    if not d.is_dir():
-        sys.exit(f"BlogCatalog not found at {d}; set VITEGRAPH_DATA")
-    g = vg.read_edgelist(d / "edges.txt")
-    labels = vg.read_labels(d / "labels.txt", g)
+    g, labels = load_dataset("blogcatalog", DATA)  # names the folder if it is missing
     vg.DeepWalk(num_epoch=1, progress=False).fit(g)  # warm numba's cache
     print(f"# BlogCatalog quality, {datetime.date.today()}, {platform.node()}, "
           f"{os.cpu_count()} CPUs, seeds {args.seeds}, {args.repeats} splits")

@@ -15,7 +15,6 @@ above, and ``resume=True`` continues it.  A finished run removes its checkpoint.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -180,7 +179,3 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False,
         os.unlink(ckpt)
     results["scores"] = scores
     return results
-
-
-def replace_output_dir(config: RunConfig, directory: str) -> RunConfig:
-    return dataclasses.replace(config, output=dataclasses.replace(config.output, dir=directory))

@@ -88,16 +88,7 @@ class EvaluationSection:
             raise ParameterError("evaluation", "train_ratios", "a list of numbers in (0, 1)",
                                  self.train_ratios)
         object.__setattr__(self, "train_ratios", ratios)
-        meta = {f.name: f.metadata for f in dataclasses.fields(self)}
-        for f in dataclasses.fields(self):
-            if f.name != "train_ratios":
-                from .schema import check_value, describe
-                try:
-                    object.__setattr__(self, f.name, check_value(meta[f.name],
-                                                                 getattr(self, f.name)))
-                except ValueError:
-                    raise ParameterError("evaluation", f.name, describe(meta[f.name]),
-                                         getattr(self, f.name)) from None
+        validate(self, owner="evaluation", skip=("train_ratios",))
 
 
 @dataclass(frozen=True)

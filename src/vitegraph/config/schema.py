@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import numbers
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ConfigError, ParameterError
 
@@ -110,11 +110,12 @@ def check_value(meta: Mapping, value: Any) -> Any:
     return value
 
 
-def validate(obj, owner: Optional[str] = None) -> None:
-    """Check and normalise every field of a frozen config dataclass in place."""
+def validate(obj, owner: Optional[str] = None, skip: tuple = ()) -> None:
+    """Check and normalise every field of a frozen config dataclass in place
+    (fields named in ``skip`` are checked by the caller)."""
     owner = owner or type(obj).__name__
     for f in dataclasses.fields(obj):
-        if "kind" not in f.metadata:
+        if "kind" not in f.metadata or f.name in skip:
             continue
         value = getattr(obj, f.name)
         try:
@@ -155,11 +156,3 @@ def options_help(cls) -> list[tuple[str, Any, str, str]]:
         if "kind" in f.metadata:
             out.append((f.name, f.default, describe(f.metadata), f.metadata["help"]))
     return out
-
-
-def replace(obj, **changes):
-    """``dataclasses.replace`` that re-validates."""
-    return dataclasses.replace(obj, **changes)
-
-
-Validator = Callable[[Any], None]
