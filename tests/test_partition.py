@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vitegraph.errors import ParameterError
-from vitegraph.partition import Partition, orthogonal_rounds, partition_nodes
+from vitegraph.partition import Partition, orthogonal_rounds, partition_nodes, shared_rounds
 
 
 def check_partition(part: Partition, degree):
@@ -117,3 +117,49 @@ def test_orthogonal_rounds_examples_and_errors():
         orthogonal_rounds(0, 1)
     with pytest.raises(ParameterError):
         orthogonal_rounds(2, True)
+
+
+def check_shared_rounds(P, rounds):
+    cap = max(1, P // 2)
+    seen = set()
+    for r in rounds:
+        assert 1 <= len(r) <= cap
+        touched = [p for i, j in r for p in ({i, j} if i != j else {i})]
+        assert len(set(touched)) == len(touched)  # blocks of a round share no partition
+        for b in r:
+            assert 0 <= b[0] < P and 0 <= b[1] < P
+            assert b not in seen
+            seen.add(b)
+    assert len(seen) == P * P  # every block exactly once
+    lengths = [len(r) for r in rounds]
+    assert lengths == sorted(lengths, reverse=True)
+
+
+@pytest.mark.parametrize("P", range(1, 13))
+def test_shared_rounds_invariants(P):
+    rounds = shared_rounds(P)
+    check_shared_rounds(P, rounds)
+    # the fewest possible rounds: the lower bound ceil(P*P / floor(P/2)) is met
+    assert len(rounds) == math.ceil(P * P / max(1, P // 2))
+    assert len(rounds) == (1 if P == 1 else 2 * P if P % 2 == 0 else 2 * P + 3)
+    if P % 2 == 0:
+        assert all(len(r) == P // 2 for r in rounds)  # every round full
+    assert rounds == shared_rounds(P)  # deterministic
+
+
+def test_shared_rounds_round_counts():
+    counts = {P: len(shared_rounds(P)) for P in range(1, 13)}
+    assert counts == {1: 1, 2: 4, 3: 9, 4: 8, 5: 13, 6: 12,
+                      7: 17, 8: 16, 9: 21, 10: 20, 11: 25, 12: 24}
+
+
+def test_shared_rounds_examples_and_errors():
+    assert shared_rounds(1) == [[(0, 0)]]
+    assert shared_rounds(2) == [[(0, 1)], [(1, 0)], [(0, 0)], [(1, 1)]]
+    for r in shared_rounds(6):  # (i, j) and (j, i) never share a round
+        assert not any((j, i) in r for i, j in r if i != j)
+    for bad in (0, -2, True, 2.0, "3", None):
+        with pytest.raises(ParameterError) as info:
+            shared_rounds(bad)
+        assert info.value.name == "num_partitions"
+        assert info.value.expected == "a positive int"

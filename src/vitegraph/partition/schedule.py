@@ -27,6 +27,31 @@ that no two workers of a round share a row:
 
 Position w of a round is worker w's block; when W does not divide P*P the last
 round is shorter and its blocks belong to workers 0, 1, ...
+
+:func:`shared_rounds` is the schedule for objectives whose two sides index ONE
+table (first-order LINE, knowledge-graph entities, LargeVis): block ``(i, j)``
+touches partitions i and j of that table, so the blocks of a round must use
+pairwise disjoint partitions (a diagonal block ``(i, i)`` uses i once) and a
+round holds at most ``floor(P/2)`` blocks.
+
+Construction (round-robin tournament, "circle method").  Off-diagonal blocks are
+the edges of the complete graph on the P partitions, each in both directions.
+For m = P (P odd) or m = P - 1 (P even), matching r (``0 <= r < m``) pairs
+``(r + k) mod m`` with ``(r - k) mod m`` for ``k = 1 .. floor(m/2)``; r itself
+is paired with the fixed partition P - 1 when P is even, and sits out (is
+paired with the dummy) when P is odd.  These m matchings partition
+the edges; each is emitted twice, as ``(a, b)`` blocks and then as the reversed
+``(b, a)`` blocks, giving ``2m`` full rounds of ``floor(P/2)`` blocks.  The P
+diagonal blocks follow, split into ``ceil(P / floor(P/2))`` rounds of balanced
+size (larger first).  The partition paired with the dummy cannot take its
+diagonal block into its matching round, as that would exceed the
+``floor(P/2)`` cap.
+
+Round count: 2P for even P, 2P + 3 for odd P >= 3, 1 for P = 1.  This equals
+the lower bound ``ceil(P*P / floor(P/2))``: for even P it is exactly 2P; for odd
+P = 2W + 1, ``P*P / W = 2P + 2 + 2 / (P - 1)``, whose ceiling is 2P + 3.  So the
+schedule has the fewest rounds possible, every round but the diagonal ones is
+full, and the round lengths never increase.
 """
 
 from __future__ import annotations
@@ -133,4 +158,33 @@ def orthogonal_rounds(num_partitions: int, num_workers: int) -> list[list[tuple[
                 c, k = divmod(x, P)
                 blocks.append((row(c, k, r), c))
         rounds.append(blocks)
+    return rounds
+
+
+def shared_rounds(num_partitions: int) -> list[list[tuple[int, int]]]:
+    """Rounds of partition-disjoint blocks for a table shared by both sides.
+
+    Every one of the ``P x P`` blocks ``(i, j)`` appears exactly once; within a
+    round no partition occurs in two blocks (``(i, i)`` counts i once) and a
+    round holds at most ``floor(P/2)`` blocks (one block when P = 1).  Uses
+    ``ceil(P*P / floor(P/2))`` rounds, the fewest possible: 2P for even P,
+    2P + 3 for odd P >= 3, and 1 for P = 1.  Round lengths never increase.  Pure
+    and deterministic.
+    """
+    P = num_partitions
+    if isinstance(P, bool) or not isinstance(P, int) or P < 1:
+        raise ParameterError("shared_rounds", "num_partitions", "a positive int", P)
+    if P == 1:
+        return [[(0, 0)]]
+    half = P // 2
+    m = P if P % 2 else P - 1  # number of matchings (tournament rounds)
+    rounds = []
+    for r in range(m):
+        pairs = [] if P % 2 else [(r, P - 1)]
+        pairs += [((r + k) % m, (r - k) % m) for k in range(1, m // 2 + 1)]
+        rounds.append(pairs)
+        rounds.append([(b, a) for a, b in pairs])
+    num_diag = -(-P // half)
+    for start, n in _segments(P, num_diag):
+        rounds.append([(i, i) for i in range(start, start + n)])
     return rounds
