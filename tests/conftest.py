@@ -1,6 +1,7 @@
 """Shared fixtures.  Real datasets live in ../shared/data (or $VITEGRAPH_DATA);
 tests that need them skip with a reason when the folder is absent."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -22,3 +23,29 @@ def dataset_path(name: str) -> Path:
 @pytest.fixture
 def data_dir():
     return dataset_path
+
+
+def _cuda_visible() -> bool:
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+    return bool(torch.cuda.is_available())
+
+
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.torch`` tests skip without torch, ``@pytest.mark.gpu``
+    tests without a CUDA GPU, each with the reason; tests on the real datasets
+    (the ``data_dir`` fixture) count as ``slow``."""
+    has_torch = importlib.util.find_spec("torch") is not None
+    gpu = None
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+        if "torch" in item.keywords and not has_torch:
+            item.add_marker(pytest.mark.skip(reason="torch is not installed "
+                                             "(pip install 'vitegraph[torch]')"))
+        if "gpu" in item.keywords:
+            if gpu is None:
+                gpu = _cuda_visible()
+            if not gpu:
+                item.add_marker(pytest.mark.skip(reason="no CUDA GPU is visible"))

@@ -66,6 +66,7 @@ def test_every_command_has_help(cmd, capsys):
     assert f"usage: vitegraph {cmd}" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_console_script_installed():
     script = Path(sys.executable).parent / "vitegraph"
     assert script.exists(), "pip install puts the vitegraph command beside python"
@@ -73,6 +74,7 @@ def test_console_script_installed():
     assert r.returncode == 0 and r.stdout.strip() == f"vitegraph {vg.__version__}"
 
 
+@pytest.mark.slow
 def test_demo(capsys):
     assert main(["-q", "demo", "--nodes", "1500", "--communities", "5"]) == 0
     out = capsys.readouterr().out
@@ -188,8 +190,8 @@ def test_interrupted_run_leaves_no_half_outputs_and_resumes(tmp_path, small_grap
                                                            monkeypatch):
     out = tmp_path / "out"
     cfg = write_config(tmp_path / "run.yaml", small_graph, out, episode_size=5000)
-    from vitegraph.solver import workers as workers_mod
-    original = workers_mod.NumbaWorkers.train_pool
+    from vitegraph.solver import executors
+    original = executors.NumbaExecutor.train_episode
     calls = {"n": 0}
 
     def ctrl_c_at_second(self, *a, **k):
@@ -198,7 +200,7 @@ def test_interrupted_run_leaves_no_half_outputs_and_resumes(tmp_path, small_grap
             signal.raise_signal(signal.SIGINT)
         return original(self, *a, **k)
 
-    monkeypatch.setattr(workers_mod.NumbaWorkers, "train_pool", ctrl_c_at_second)
+    monkeypatch.setattr(executors.NumbaExecutor, "train_episode", ctrl_c_at_second)
     assert main(["-q", "run", str(cfg)]) == 130
     err = capsys.readouterr().err
     assert "interrupted; checkpoint saved in" in err and "--resume" in err

@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as hs
 from scipy import stats
 
 from vitegraph.errors import ParameterError
-from vitegraph.kernels import BlockStats, backend, numba_sgd
+from vitegraph.kernels import BlockStats
+from vitegraph.kernels import skipgram_numba as numba_sgd
 from vitegraph.sampling.alias import build_alias
 from vitegraph.sampling.rng import make_states
 
@@ -20,7 +21,12 @@ try:
 except ImportError:  # torch is an optional dependency
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+needs_torch = pytest.mark.torch
+
+
+def skipgram_torch():
+    from vitegraph.kernels import skipgram_torch as module
+    return module
 
 KW = dict(negative_weight=5.0, weight_decay=0.005, lr_start=0.05, lr_end=0.001)
 
@@ -127,7 +133,7 @@ def train_planted(seed, kernel, *, batch_size=256, dim=16, epochs=50, blocks=10)
         lo, hi = b * total // blocks, (b + 1) * total // blocks
         lr = dict(lr_start=lr0 * (1 - b / blocks), lr_end=lr0 * (1 - (b + 1) / blocks))
         if kernel == "torch":
-            s = backend("torch").train_block(vt, ct, torch.from_numpy(heads[lo:hi]),
+            s = skipgram_torch().train_block(vt, ct, torch.from_numpy(heads[lo:hi]),
                                              torch.from_numpy(tails[lo:hi]), pt, at,
                                              **lr, **kw)
         else:
@@ -406,7 +412,7 @@ def test_torch_batch_one_equals_numba(num_negative):
                                                        num_negative=num_negative)
     vt, ct, ht, tt, nt = _t(vertex.copy(), context.copy(), heads, tails, negs)
     s_nb = numba_sgd.train_block_with_negatives(vertex, context, heads, tails, negs, **KW)
-    s_t = backend("torch").train_block_with_negatives(vt, ct, ht, tt, nt, batch_size=1, **KW)
+    s_t = skipgram_torch().train_block_with_negatives(vt, ct, ht, tt, nt, batch_size=1, **KW)
     np.testing.assert_allclose(vt.numpy(), vertex, atol=1e-5)
     np.testing.assert_allclose(ct.numpy(), context, atol=1e-5)
     assert s_t.loss == pytest.approx(s_nb.loss, rel=1e-5)
@@ -418,14 +424,14 @@ def test_torch_same_table_batch_one_equals_numba():
     table, heads, tails, negs = same_table_block(23)
     tt_, ht, tlt, nt = _t(table.copy(), heads, tails, negs)
     s_nb = numba_sgd.train_block_with_negatives(table, table, heads, tails, negs, **KW)
-    s_t = backend("torch").train_block_with_negatives(tt_, tt_, ht, tlt, nt, batch_size=1, **KW)
+    s_t = skipgram_torch().train_block_with_negatives(tt_, tt_, ht, tlt, nt, batch_size=1, **KW)
     np.testing.assert_allclose(tt_.numpy(), table, atol=1e-5)
     assert s_t.loss == pytest.approx(s_nb.loss, rel=1e-5)
 
 
 @needs_torch
 def test_torch_draws_follow_alias_distribution():
-    ts = backend("torch")
+    ts = skipgram_torch()
     p, prob, alias = _alias_case()
     pt, at = _t(prob, alias)
     draws = ts.draw_negatives(pt, at, 40000, 2, torch.Generator().manual_seed(3)).numpy()
@@ -437,7 +443,7 @@ def test_torch_draws_follow_alias_distribution():
 
 @needs_torch
 def test_torch_train_block_is_deterministic_and_draws_per_batch():
-    ts = backend("torch")
+    ts = skipgram_torch()
     vertex, context, heads, tails, _ = random_block(24, n_c=12)
     _, prob, alias = _alias_case(n=12)
     pt, at, ht, tt = _t(prob, alias, heads, tails)
@@ -472,7 +478,7 @@ def test_torch_large_batches_reach_numba_quality():
 
 @needs_torch
 def test_torch_zero_length_and_bad_arguments():
-    ts = backend("torch")
+    ts = skipgram_torch()
     vertex, context, heads, tails, negs = random_block(25)
     prob, alias = build_alias(np.ones(25))
     vt, ct, ht, tt, nt, pt, at = _t(vertex, context, heads, tails, negs, prob, alias)
@@ -491,9 +497,9 @@ def test_torch_zero_length_and_bad_arguments():
 
 
 @needs_torch
-@pytest.mark.skipif(torch is None or not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.gpu
 def test_torch_on_cuda_equals_cpu():
-    ts = backend("torch")
+    ts = skipgram_torch()
     vertex, context, heads, tails, negs = random_block(26)
     cpu = _t(vertex.copy(), context.copy(), heads, tails, negs)
     gpu = [a.cuda() for a in _t(vertex.copy(), context.copy(), heads, tails, negs)]

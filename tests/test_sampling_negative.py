@@ -37,7 +37,7 @@ def test_zero_degree_partition_is_uniform_and_exponent_zero():
     part = partition_nodes(degree, 2)
     # partition 1 gets ranks 1, 2, 5 (degrees 3, 0, 0); make one all-zero partition
     zero = np.array([4, 0, 0, 0, 2, 0], dtype=float)
-    t = build_negative_tables(partition_nodes(zero, 3), zero)
+    t = build_negative_tables(partition_nodes(zero, 3), zero, 0.75)
     for p in range(3):
         members = partition_nodes(zero, 3).members(p)
         draws = t.sample(p, 30_000, seed=1)
@@ -56,8 +56,8 @@ def test_zero_degree_partition_is_uniform_and_exponent_zero():
 def test_negative_table_errors():
     part = partition_nodes(np.ones(4), 2)
     with pytest.raises(ParameterError):
-        build_negative_tables(part, np.ones(5))
+        build_negative_tables(part, np.ones(5), 0.75)
     with pytest.raises(ParameterError):
-        build_negative_tables(part, -np.ones(4))
+        build_negative_tables(part, -np.ones(4), 0.75)
     with pytest.raises(ParameterError):
         build_negative_tables(part, np.ones(4), exponent="x")

@@ -11,8 +11,14 @@ from scipy import stats
 
 from vitegraph.errors import ParameterError
 from vitegraph.partition import partition_nodes
-from vitegraph.sampling import (SamplePool, WalkSampler, bytes_per_pair, make_pools,
-                                pool_capacity)
+from vitegraph.sampling import SamplePool, WalkSampler, bytes_per_sample
+
+# the training defaults live in the model config sections; here they are the test's
+WALK = dict(walk_length=40, augmentation_step=None, shuffle_base=1, p=1.0, q=1.0)
+
+
+def make_sampler(*args, **kw):
+    return WalkSampler(*args, **{**WALK, **kw})
 
 
 def chi2_p(counts, law):
@@ -75,7 +81,7 @@ def parse_walks(heads, tails, s, walk_length):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_edge_sampling_proportional_to_weight(weighted):
     indptr, indices, w = random_graph(30, 120, seed=1, weighted=weighted, symmetric=False)
-    sampler = WalkSampler(indptr, indices, w, walk_length=1, augmentation_step=1, seed=4,
+    sampler = make_sampler(indptr, indices, w, walk_length=1, augmentation_step=1, seed=4,
                           num_threads=2)
     n = 400_000
     heads, tails = sampler.sample(n)
@@ -93,7 +99,7 @@ def test_walk_pairs_are_edges_stationary_law():
     # on an undirected graph a walk started from an edge drawn by weight stays in
     # the edge-stationary law: (c_j, c_{j+1}) pairs are still edges by weight
     indptr, indices, w = random_graph(20, 60, seed=2, weighted=True)
-    sampler = WalkSampler(indptr, indices, w, walk_length=40, augmentation_step=1, seed=5)
+    sampler = make_sampler(indptr, indices, w, walk_length=40, augmentation_step=1, seed=5)
     heads, tails = sampler.sample(300_000)
     a = sp.csr_matrix((np.arange(indices.size) + 1, indices, indptr), shape=(20, 20))
     edge_id = np.asarray(a[heads, tails]).ravel() - 1
@@ -109,7 +115,7 @@ def test_walk_pairs_are_edges_stationary_law():
 def test_pairs_are_forward_pairs_of_real_walks(s, p, q, weighted):
     indptr, indices, w = random_graph(40, 100, seed=3, weighted=weighted)
     L = 9
-    sampler = WalkSampler(indptr, indices, w, walk_length=L, augmentation_step=s, p=p, q=q,
+    sampler = make_sampler(indptr, indices, w, walk_length=L, augmentation_step=s, p=p, q=q,
                           seed=6)
     sampler.num_lanes = 1  # pairs of one walk after another
     heads, tails = sampler.sample(50_000)
@@ -130,7 +136,7 @@ def test_pairs_are_forward_pairs_of_real_walks(s, p, q, weighted):
 def test_many_lanes_pairs_within_s_steps(s, p, q):
     n = 50
     indptr, indices, _ = random_graph(n, 90, seed=8)
-    sampler = WalkSampler(indptr, indices, walk_length=12, augmentation_step=s, p=p, q=q,
+    sampler = make_sampler(indptr, indices, walk_length=12, augmentation_step=s, p=p, q=q,
                           seed=2, num_threads=2)
     heads, tails = sampler.sample(100_000)
     a = sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n, n))
@@ -149,7 +155,7 @@ def test_dead_ends_stop_walks_early():
     # directed: 0 -> 1 -> 2 -> 3 (3 has no out-edge), 4 -> 0
     indptr = np.array([0, 1, 2, 3, 3, 4], dtype=np.int64)
     indices = np.array([1, 2, 3, 0], dtype=np.int32)
-    sampler = WalkSampler(indptr, indices, walk_length=40, augmentation_step=2, seed=1)
+    sampler = make_sampler(indptr, indices, walk_length=40, augmentation_step=2, seed=1)
     sampler.num_lanes = 1
     heads, tails = sampler.sample(10_000)
     for wk in parse_walks(heads, tails, 2, 40)[:-1]:
@@ -160,9 +166,9 @@ def test_dead_ends_stop_walks_early():
                                    (64, 50, 1)])
 def test_pseudo_shuffle_is_the_documented_permutation(B, N, T):
     indptr, indices, _ = random_graph(30, 80, seed=4)
-    plain = WalkSampler(indptr, indices, augmentation_step=2, shuffle_base=1, seed=9,
+    plain = make_sampler(indptr, indices, augmentation_step=2, shuffle_base=1, seed=9,
                         num_threads=T)
-    shuffled = WalkSampler(indptr, indices, augmentation_step=2, shuffle_base=B, seed=9,
+    shuffled = make_sampler(indptr, indices, augmentation_step=2, shuffle_base=B, seed=9,
                            num_threads=T)
     h0, t0 = plain.sample(N)
     h1, t1 = shuffled.sample(N)
@@ -182,13 +188,13 @@ def test_pseudo_shuffle_is_the_documented_permutation(B, N, T):
 def test_determinism_and_reseed():
     indptr, indices, w = random_graph(60, 200, seed=5, weighted=True)
     for T in (1, 2):
-        a = WalkSampler(indptr, indices, w, seed=3, num_threads=T, p=2, q=0.5).sample(20_000)
-        b = WalkSampler(indptr, indices, w, seed=3, num_threads=T, p=2, q=0.5).sample(20_000)
+        a = make_sampler(indptr, indices, w, seed=3, num_threads=T, p=2, q=0.5).sample(20_000)
+        b = make_sampler(indptr, indices, w, seed=3, num_threads=T, p=2, q=0.5).sample(20_000)
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_array_equal(a[1], b[1])
-    c = WalkSampler(indptr, indices, w, seed=4).sample(20_000)
+    c = make_sampler(indptr, indices, w, seed=4).sample(20_000)
     assert not np.array_equal(a[0], c[0])
-    s = WalkSampler(indptr, indices, w, seed=3)
+    s = make_sampler(indptr, indices, w, seed=3)
     first = s.sample(5000)[0].copy()
     second = s.sample(5000)[0]
     assert not np.array_equal(first, second)  # streams continue
@@ -203,8 +209,8 @@ def test_routing_blocks_and_local_indices(P, T, B):
     degree = np.diff(indptr)
     part = partition_nodes(degree, P)
     kw = dict(walk_length=10, augmentation_step=3, shuffle_base=B, seed=12, num_threads=T)
-    pool = WalkSampler(indptr, indices, w, **kw).fill(SamplePool(30_001, part))
-    flat = WalkSampler(indptr, indices, w, **kw).fill(SamplePool(30_001))
+    pool = make_sampler(indptr, indices, w, **kw).fill(SamplePool(30_001, part))
+    flat = make_sampler(indptr, indices, w, **kw).fill(SamplePool(30_001))
     assert pool.size == 30_001 and pool.block_sizes().sum() == 30_001
     gh, gt = flat.heads, flat.tails
     blk = part.part_of[gh] * P + part.part_of[gt]
@@ -222,43 +228,41 @@ def test_routing_blocks_and_local_indices(P, T, B):
 
 
 def test_pool_budget_and_errors():
-    assert bytes_per_pair(1, 2) == 16
-    assert bytes_per_pair(4, 2) == 16 + 9
-    assert bytes_per_pair(20, 2) == 16 + 10
-    assert pool_capacity(1600, 1) == 100
-    assert pool_capacity(2500, 4) == 100
+    assert bytes_per_sample(2, 1, 2) == 16
+    assert bytes_per_sample(2, 4, 2) == 16 + 9
+    assert bytes_per_sample(2, 20, 2) == 16 + 10
+    assert bytes_per_sample(3, 1, 2) == 24
     indptr, indices, _ = random_graph(20, 40, seed=7)
     part = partition_nodes(np.diff(indptr), 2)
-    pools = make_pools(10_000, part)
-    assert len(pools) == 2 and pools[0].capacity == 10_000 // 25
-    assert pools[0] is not pools[1] and pools[0].heads is not pools[1].heads
-    with pytest.raises(ParameterError):
-        pool_capacity(10, 1)
+    pools = [SamplePool(400, part) for _ in range(2)]
+    assert pools[0].heads is not pools[1].heads
     with pytest.raises(ParameterError):
         SamplePool(0)
+    with pytest.raises(ParameterError):
+        SamplePool(10, columns=("head",))
     with pytest.raises(IndexError):
         pools[0].block(2, 0)
-    sampler = WalkSampler(indptr, indices)
+    sampler = make_sampler(indptr, indices)
     other = partition_nodes(np.ones(21), 2)
     with pytest.raises(ParameterError):
         sampler.fill(SamplePool(10, other))
     with pytest.raises(ParameterError):
-        WalkSampler(indptr, indices, augmentation_step=41)
+        make_sampler(indptr, indices, augmentation_step=41)
     with pytest.raises(ParameterError):
-        WalkSampler(indptr, indices, q=-1)
+        make_sampler(indptr, indices, q=-1)
     with pytest.raises(ParameterError):
-        WalkSampler(np.zeros(5, np.int64), np.zeros(0, np.int32))
+        make_sampler(np.zeros(5, np.int64), np.zeros(0, np.int32))
 
 
 def test_default_step_uses_input_edge_count():
     indptr, indices, _ = random_graph(100, 2000, seed=9)
-    s = WalkSampler(indptr, indices, num_edges=indices.size // 2)
+    s = make_sampler(indptr, indices, num_edges=indices.size // 2)
     assert s.augmentation_step_ == int(np.floor(np.log(1600) / np.log(indices.size / 2 / 100)))
 
 
 def test_fill_releases_the_gil():
     indptr, indices, _ = random_graph(2000, 20_000, seed=10)
-    sampler = WalkSampler(indptr, indices, augmentation_step=2, seed=1, num_threads=2)
+    sampler = make_sampler(indptr, indices, augmentation_step=2, seed=1, num_threads=2)
     pool = SamplePool(200_000)
     sampler.fill(pool)  # compile outside the timed part
     big = SamplePool(4_000_000)
@@ -275,3 +279,33 @@ def test_fill_releases_the_gil():
     # with the GIL held the main thread would barely run
     assert spins > 1000 and elapsed > 0
     assert big.size == 4_000_000
+
+
+def test_route_generic_columns():
+    """SamplePool.route: a stable counting sort of K columns into blocks, the
+    routed columns in local indices, the others carried unchanged."""
+    rng = np.random.default_rng(0)
+    part = partition_nodes(rng.integers(1, 10, 50), 3)
+    samples = np.stack([rng.integers(0, 50, 1000), rng.integers(0, 7, 1000),
+                        rng.integers(0, 50, 1000)])
+    # columns: head, tail (routed), relation (carried)
+    pool = SamplePool(1000, part, ("head", "tail", "relation"))
+    pool.route(samples[[0, 2, 1]])
+    assert pool.block_sizes().sum() == 1000
+    blk = part.part_of[samples[0]] * 3 + part.part_of[samples[2]]
+    for i in range(3):
+        for j in range(3):
+            h, t, r = pool.block(i, j)
+            sel = blk == i * 3 + j
+            np.testing.assert_array_equal(part.to_global(i, h), samples[0][sel])
+            np.testing.assert_array_equal(part.to_global(j, t), samples[2][sel])
+            np.testing.assert_array_equal(r, samples[1][sel])
+    np.testing.assert_array_equal(pool.column("relation").size, 1000)
+    flat = SamplePool(1000, None, ("head", "tail", "relation")).route(samples)
+    np.testing.assert_array_equal(flat.data, samples)
+    with pytest.raises(ParameterError):
+        pool.route(samples[:, :10])
+    bad = samples.copy()
+    bad[0, 3] = 50
+    with pytest.raises(ParameterError, match="out of range"):
+        pool.route(bad)

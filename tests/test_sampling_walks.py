@@ -47,14 +47,14 @@ def node2vec_law(indptr, indices, w, t, v, p, q):
 
 
 def test_default_augmentation_step():
-    assert default_augmentation_step(333_983, 10_312) == 2        # BlogCatalog
-    assert default_augmentation_step(4_945_382, 1_138_499) == 5   # YouTube
-    assert default_augmentation_step(40 * 1000, 1000) == 2        # 40**2 == 1600 exactly
-    assert default_augmentation_step(10**9, 10) == 1
-    assert default_augmentation_step(5, 10) == 40
+    assert default_augmentation_step(333_983, 10_312, 40) == 2        # BlogCatalog
+    assert default_augmentation_step(4_945_382, 1_138_499, 40) == 5   # YouTube
+    assert default_augmentation_step(40 * 1000, 1000, 40) == 2        # 40**2 == 1600 exactly
+    assert default_augmentation_step(10**9, 10, 40) == 1
+    assert default_augmentation_step(5, 10, 40) == 40
     assert default_augmentation_step(5, 10, walk_length=7) == 7
     with pytest.raises(ParameterError):
-        default_augmentation_step(0, 10)
+        default_augmentation_step(0, 10, 40)
 
 
 def test_csr_validation_names_the_rule():
@@ -75,7 +75,7 @@ def test_csr_validation_names_the_rule():
     with pytest.raises(GraphError, match="row 0 is not sorted"):
         prepare_walk_graph(indptr, unsorted, sorted_rows=True)
     with pytest.raises(ParameterError):
-        random_walks(indptr, indices, p=0)
+        random_walks(indptr, indices, walk_length=4, p=0)
 
 
 def test_equal_weights_build_no_tables():

@@ -44,7 +44,7 @@ def test_quality_on_planted_partition(planted, cls, kw):
     losses = m.stats_.loss_history
     assert losses[-1] < losses[0], "the loss goes down"
     if kw.get("order") == 1:
-        assert m.context_embeddings_.vectors is m.embeddings_.vectors
+        assert m.embeddings_.context is m.embeddings_.vectors
 
 
 def test_partitioned_matches_unpartitioned(planted):
@@ -65,7 +65,8 @@ def test_node_names_carry_through():
     assert m.embeddings_.node_names.tolist() == ["a", "b", "c", "d"]
     assert m.embeddings_["d"].shape == (8,)
     assert m.embeddings_.metadata["config"]["dim"] == 8
-    assert m.embeddings_.metadata["graph"]["num_nodes"] == 4
+    assert m.embeddings_.metadata["data"]["num_nodes"] == 4
+    assert m.embeddings_.metadata["model"] == "deepwalk"
 
 
 def test_any_dimension_and_fit_transform(planted):
@@ -89,11 +90,16 @@ def _run(g, **kw):
     return train(g, cfg)
 
 
+def same_tables(a, b):
+    return a.tables.keys() == b.tables.keys() and all(
+        np.array_equal(a.tables[k], b.tables[k]) for k in a.tables)
+
+
 def test_deterministic_with_one_thread(planted):
     g, _ = planted
     a, b, c = _run(g, seed=5), _run(g, seed=5), _run(g, seed=6)
-    assert np.array_equal(a.vertex, b.vertex) and np.array_equal(a.context, b.context)
-    assert not np.array_equal(a.vertex, c.vertex)
+    assert same_tables(a, b)
+    assert not np.array_equal(a["vertex"], c["vertex"])
 
 
 def test_interrupt_saves_checkpoint_and_resume_equals_uninterrupted(planted, tmp_path,
@@ -101,8 +107,8 @@ def test_interrupt_saves_checkpoint_and_resume_equals_uninterrupted(planted, tmp
     g, _ = planted
     full = _run(g, seed=2)
     ck = tmp_path / "run.ckpt.npz"
-    from vitegraph.solver import workers as workers_mod
-    original = workers_mod.NumbaWorkers.train_pool
+    from vitegraph.solver import executors
+    original = executors.NumbaExecutor.train_episode
     calls = {"n": 0}
 
     def interrupt_at_third(self, *a, **k):
@@ -111,7 +117,7 @@ def test_interrupt_saves_checkpoint_and_resume_equals_uninterrupted(planted, tmp
             signal.raise_signal(signal.SIGINT)  # as a user's Ctrl-C
         return original(self, *a, **k)
 
-    monkeypatch.setattr(workers_mod.NumbaWorkers, "train_pool", interrupt_at_third)
+    monkeypatch.setattr(executors.NumbaExecutor, "train_episode", interrupt_at_third)
     cfg = vg.TrainConfig(dim=8, num_epoch=40, num_workers=1, num_sampler_threads=1,
                          progress=False, episode_size=4000, seed=2)
     with pytest.raises(KeyboardInterrupt):
@@ -120,15 +126,14 @@ def test_interrupt_saves_checkpoint_and_resume_equals_uninterrupted(planted, tmp
     monkeypatch.undo()
     resumed = train(g, cfg, checkpoint=ck, resume=True)
     assert resumed.stats.resumed_from_episode == 3
-    assert np.array_equal(resumed.vertex, full.vertex)
-    assert np.array_equal(resumed.context, full.context)
+    assert same_tables(resumed, full)
 
 
 def test_resume_refuses_other_config_or_graph(planted, tmp_path):
     g, _ = planted
     ck = tmp_path / "c.npz"
     cfg = vg.TrainConfig(dim=8, num_epoch=20, progress=False, episode_size=4000)
-    train(g, cfg, checkpoint=ck)
+    train(g, cfg, checkpoint=ck, checkpoint_every=0)  # every episode
     assert ck.exists()
     with pytest.raises(CheckpointError, match=r"other training options \(dim: 8 -> 16"):
         train(g, cfg.replace(dim=16), checkpoint=ck, resume=True)
@@ -162,8 +167,24 @@ def test_bad_arguments(planted):
 def test_estimator_params():
     m = vg.Node2Vec(p=2.0)
     assert m.get_params()["p"] == 2.0 and m.get_params()["dim"] == 128
+    assert m.p == 2.0 and m.dim == 128 and m.q == 1.0
     m.set_params(q=0.5)
     assert m.config().q == 0.5 and repr(m) == "Node2Vec(p=2.0, q=0.5)"
+    with pytest.raises(TypeError, match="did you mean 'q'"):
+        m.set_params(qq=1)
+    assert "p" not in vg.DeepWalk().get_params()  # p and q belong to node2vec
+
+
+def test_estimators_follow_scikit_learn_conventions():
+    import inspect
+    from sklearn.base import clone
+    m = vg.DeepWalk(dim=64)
+    assert m.dim == 64 and clone(m).dim == 64 and clone(m).get_params() == m.get_params()
+    sig = inspect.signature(vg.LINE)
+    assert sig.parameters["order"].default == 2 and sig.parameters["dim"].default == 128
+    assert repr(vg.LINE(order=1)) == "LINE(order=1)"
+    with pytest.raises(TypeError, match="did you mean 'dim'"):
+        clone(m).set_params(dimm=3)
 
 
 def test_overlap_statistics(planted):
@@ -178,8 +199,8 @@ def test_overlap_statistics(planted):
 
 def test_ctrl_c_in_last_episode_keeps_the_result(planted, tmp_path, monkeypatch):
     g, _ = planted
-    from vitegraph.solver import workers as workers_mod
-    original = workers_mod.NumbaWorkers.train_pool
+    from vitegraph.solver import executors
+    original = executors.NumbaExecutor.train_episode
     cfg = vg.TrainConfig(dim=8, num_epoch=20, num_workers=1, progress=False,
                          episode_size=10**6)  # one episode
     calls = {"n": 0}
@@ -189,27 +210,64 @@ def test_ctrl_c_in_last_episode_keeps_the_result(planted, tmp_path, monkeypatch)
         signal.raise_signal(signal.SIGINT)
         return original(self, *a, **k)
 
-    monkeypatch.setattr(workers_mod.NumbaWorkers, "train_pool", ctrl_c)
+    monkeypatch.setattr(executors.NumbaExecutor, "train_episode", ctrl_c)
     r = train(g, cfg, checkpoint=tmp_path / "c.npz")
-    assert calls["n"] == 1 and r.vertex.shape == (400, 8)
+    assert calls["n"] == 1 and r["vertex"].shape == (400, 8)
     assert not (tmp_path / "c.npz").exists()
 
 
 def test_bad_checkpoint_every(planted):
     g, _ = planted
     with pytest.raises(ParameterError, match="'checkpoint_every'"):
-        train(g, vg.TrainConfig(progress=False), checkpoint_every=0)
+        train(g, vg.TrainConfig(progress=False), checkpoint_every=-1)
 
 
-def test_auto_workers_follow_partitions(monkeypatch):
-    from vitegraph.config import resolve, train as train_cfg
-    monkeypatch.setattr(train_cfg, "_cpu_count", lambda: 16)
-    assert resolve(vg.TrainConfig(num_partitions=4), 1000, 5000).num_workers == 4
-    assert resolve(vg.TrainConfig(), 1000, 5000).num_workers == 16
-    line1 = resolve(vg.TrainConfig(model="line", order=1, num_partitions=4), 1000, 5000)
-    assert line1.num_workers == 1
-    with pytest.raises(ParameterError, match="LINE order 1 with partitions"):
-        resolve(vg.TrainConfig(model="line", order=1, num_partitions=4, num_workers=2),
-                1000, 5000)
-    with pytest.raises(ParameterError, match="at most the number of nodes"):
-        resolve(vg.TrainConfig(num_partitions=20), 10, 50)
+def run_tables(g, **kw):
+    cfg = dict(dim=8, num_epoch=30, num_sampler_threads=2, progress=False,
+               episode_size=3000, threads_per_block=1, seed=4)
+    cfg.update(kw)
+    return train(g, vg.TrainConfig(**cfg))
+
+
+@pytest.mark.parametrize("P", [1, 2, 4])
+@pytest.mark.parametrize("model", [{}, {"model": "line", "order": 1}])
+def test_workers_do_not_change_the_result(planted, P, model):
+    """With one thread per block, one and two workers train bitwise the same
+    tables: blocks of a round touch disjoint rows, and each block draws from
+    its own stream."""
+    g, _ = planted
+    one = run_tables(g, num_partitions=P, num_workers=1, **model)
+    two = run_tables(g, num_partitions=P, num_workers=2, **model)
+    assert same_tables(one, two)
+    if P == 4 and model:
+        # one table on both sides: rounds of P // 2 blocks, so both workers work
+        assert len(two.stats.worker_busy_seconds) == 2
+        assert min(two.stats.worker_busy_seconds) > 0
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model", [{}, {"model": "line", "order": 1}])
+def test_torch_swapping_partitions_changes_nothing(planted, model):
+    """A device budget too small for the tables makes the store swap
+    partitions through host memory, with the same result."""
+    pytest.importorskip("torch")
+    g, _ = planted
+    kw = dict(backend="torch", device="cpu", num_partitions=4, batch_size=256, **model)
+    resident = run_tables(g, **kw)
+    rows = -(-400 // 4)
+    swapped = run_tables(g, device_memory=2 * rows * 8 * 4, **kw)  # two partitions at most
+    assert same_tables(resident, swapped)
+    assert resident.stats.partition_evictions == 0
+    assert swapped.stats.partition_evictions > 0
+    assert swapped.stats.partition_loads > resident.stats.partition_loads
+    with pytest.raises(ParameterError, match="device_memory"):
+        run_tables(g, device_memory=100, **kw)
+
+
+def test_partitioned_line_first_order_uses_both_workers(planted):
+    g, labels = planted
+    m = vg.LINE(order=1, dim=16, num_epoch=300, progress=False, seed=1, num_partitions=4,
+                num_workers=2).fit(g)
+    assert m.config_.num_workers == 2 and m.config_.threads_per_block == 1
+    assert len(m.stats_.worker_busy_seconds) == 2
+    assert accuracy(m.embeddings_.vectors, labels) >= THRESHOLD

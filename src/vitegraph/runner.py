@@ -26,7 +26,6 @@ import numpy as np
 from ._version import __version__
 from .config.run import RunConfig
 from ._atomic import atomic_write
-from .embeddings import Embeddings
 from .errors import ConfigError, InputFormatError
 from .graph import Graph, Labels, read_edgelist, read_labels, read_mat, read_mat_labels
 
@@ -134,11 +133,12 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False,
     t1 = time.perf_counter()
     result = train(train_graph, tc, checkpoint=ckpt, resume=resume)
     t_train = time.perf_counter() - t1
+    emb = result.embeddings()
 
     scores = None
     t2 = time.perf_counter()
     if task == "node_classification":
-        scores = node_classification(result.vertex, labels.matrix, train_ratios=ev.train_ratios,
+        scores = node_classification(emb.vectors, labels.matrix, train_ratios=ev.train_ratios,
                                      repeats=ev.repeats, C=ev.C, l2_normalize=ev.l2_normalize,
                                      seed=ev.seed)
         log.info("\n%s", scores.format_table())
@@ -147,7 +147,7 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False,
         full = np.stack([src, dst], axis=1).astype(np.int64)
         full = full[full[:, 0] != full[:, 1]]
         neg = sample_non_edges(full, g.num_nodes, len(test_pos), seed=ev.seed)
-        scores = link_prediction(result.vertex, result.context, test_pos, neg, seed=ev.seed,
+        scores = link_prediction(emb.vectors, emb.context, test_pos, neg, seed=ev.seed,
                                  known_edges=full)
         log.info("\n%s", scores.format_table())
     t_eval = time.perf_counter() - t2
@@ -158,9 +158,6 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False,
     resolved["train"] = {k: v for k, v in result.config.to_dict().items()
                          if k in resolved["train"]}
     resolved["evaluation"]["task"] = task
-    meta = {"config": result.config.to_dict(), "graph": g.summary(),
-            "stats": result.stats.to_dict()}
-    emb = Embeddings(result.vertex, g.vocabulary, result.context, meta)
     results = {
         "vitegraph": __version__,
         "graph": g.summary(),

@@ -1,4 +1,5 @@
-"""Argument checks shared by the evaluation applications.
+"""Argument checks of the evaluation applications (array shapes, intervals),
+beside the package-wide ones of :mod:`vitegraph._validate`.
 
 Every check raises :class:`~vitegraph.errors.ParameterError` naming the function
 (``owner``) and the argument, so a caller sees which argument was wrong.
@@ -11,28 +12,14 @@ from typing import Optional
 
 import numpy as np
 
+from .._validate import check_bool, check_int, describe, is_int
 from ..errors import ParameterError
 
-
-def describe(value: object) -> object:
-    """A short stand-in for ``value`` in error messages (no huge array dumps)."""
-    if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape} and dtype {value.dtype}"
-    return value
+__all__ = ["check_bool", "check_int", "check_real", "check_seed", "check_n_jobs", "describe",
+           "is_int", "as_embedding_matrix", "as_int_array", "as_node_pairs"]
 
 
-def is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def check_int(value: object, owner: str, name: str, *, minimum: int = 0) -> int:
-    if not is_int(value) or value < minimum:
-        what = "a non-negative int" if minimum == 0 else f"an int >= {minimum}"
-        raise ParameterError(owner, name, what, describe(value))
-    return int(value)
-
-
-def check_real(value: object, owner: str, name: str, *, low: float, high: float,
+def check_real(owner: str, name: str, value: object, *, low: float, high: float,
                low_open: bool = True, high_open: bool = True, expected: str) -> float:
     """A finite real number within the given interval."""
     if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
@@ -44,11 +31,11 @@ def check_real(value: object, owner: str, name: str, *, low: float, high: float,
     return v
 
 
-def check_seed(seed: object, owner: str) -> int:
-    return check_int(seed, owner, "seed")
+def check_seed(owner: str, seed: object) -> int:
+    return check_int(owner, "seed", seed, minimum=0)
 
 
-def check_n_jobs(n_jobs: object, owner: str) -> Optional[int]:
+def check_n_jobs(owner: str, n_jobs: object) -> Optional[int]:
     """``None`` (one job), a positive int, or a negative int in joblib's sense
     (-1 = all cores)."""
     if n_jobs is None:
@@ -56,12 +43,6 @@ def check_n_jobs(n_jobs: object, owner: str) -> Optional[int]:
     if not is_int(n_jobs) or n_jobs == 0:
         raise ParameterError(owner, "n_jobs", "None or a non-zero int", describe(n_jobs))
     return int(n_jobs)
-
-
-def check_bool(value: object, owner: str, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(owner, name, "a bool", describe(value))
-    return bool(value)
 
 
 def as_embedding_matrix(x: object, owner: str, name: str) -> np.ndarray:

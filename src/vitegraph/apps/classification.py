@@ -49,6 +49,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from ..errors import ParameterError
+from . import protocols
 from ._checks import (as_embedding_matrix, as_int_array, check_bool, check_int, check_n_jobs,
                       check_real, check_seed, describe)
 from ._logistic import fit_ovr_logistic
@@ -150,7 +151,7 @@ def label_matrix(labels, num_nodes: int) -> sp.csr_matrix:
     empty row.
     """
     owner = "label_matrix"
-    num_nodes = check_int(num_nodes, owner, "num_nodes", minimum=1)
+    num_nodes = check_int(owner, "num_nodes", num_nodes, minimum=1)
     if sp.issparse(labels):
         if labels.ndim != 2 or labels.shape[0] != num_nodes:
             raise ParameterError(owner, "labels",
@@ -278,7 +279,7 @@ def _check_ratios(train_ratios, owner: str) -> tuple[float, ...]:
     ratios = tuple(train_ratios)
     if not ratios:
         raise ParameterError(owner, "train_ratios", expected, ratios)
-    out = tuple(check_real(r, owner, "train_ratios", low=0.0, high=1.0, expected=expected)
+    out = tuple(check_real(owner, "train_ratios", r, low=0.0, high=1.0, expected=expected)
                 for r in ratios)
     if len(set(out)) != len(out):
         raise ParameterError(owner, "train_ratios", expected, ratios)
@@ -286,8 +287,9 @@ def _check_ratios(train_ratios, owner: str) -> tuple[float, ...]:
 
 
 def node_classification(embeddings, labels, *,
-                        train_ratios: Sequence[float] = (0.1, 0.5, 0.9),
-                        repeats: int = 5, C: float = 1.0, l2_normalize: bool = False,
+                        train_ratios: Sequence[float] = protocols.TRAIN_RATIOS,
+                        repeats: int = protocols.REPEATS, C: float = protocols.C,
+                        l2_normalize: bool = False,
                         solver: str = "newton", seed: int = 0, n_jobs: Optional[int] = None,
                         progress: bool = False) -> ClassificationResult:
     """Evaluate ``embeddings`` by node classification (DeepWalk protocol).
@@ -336,14 +338,14 @@ def node_classification(embeddings, labels, *,
     """
     owner = "node_classification"
     ratios = _check_ratios(train_ratios, owner)
-    repeats = check_int(repeats, owner, "repeats", minimum=1)
-    C = check_real(C, owner, "C", low=0.0, high=math.inf, expected="a positive float")
-    l2_normalize = check_bool(l2_normalize, owner, "l2_normalize")
+    repeats = check_int(owner, "repeats", repeats, minimum=1)
+    C = check_real(owner, "C", C, low=0.0, high=math.inf, expected="a positive float")
+    l2_normalize = check_bool(owner, "l2_normalize", l2_normalize)
     if not isinstance(solver, str) or solver not in _SOLVERS:
         raise ParameterError(owner, "solver", f"one of {_SOLVERS}", solver)
-    seed = check_seed(seed, owner)
-    n_jobs = check_n_jobs(n_jobs, owner)
-    progress = check_bool(progress, owner, "progress")
+    seed = check_seed(owner, seed)
+    n_jobs = check_n_jobs(owner, n_jobs)
+    progress = check_bool(owner, "progress", progress)
     x = as_embedding_matrix(embeddings, owner, "embeddings")
     num_nodes = x.shape[0]
     try:

@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from sklearn.metrics import roc_auc_score
 
 from ..errors import GraphError, ParameterError
+from . import protocols
 from ._checks import (as_embedding_matrix, as_node_pairs, check_bool, check_int, check_real,
                       check_seed)
 
@@ -123,7 +124,8 @@ def _as_undirected_edges(edges, num_nodes: int, owner: str) -> np.ndarray:
     return e
 
 
-def split_edges(edges, num_nodes: int, test_fraction: float = 0.1, seed: int = 0,
+def split_edges(edges, num_nodes: int, test_fraction: float = protocols.TEST_FRACTION,
+                seed: int = 0,
                 keep_nodes: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Split the edges of an undirected graph into training and held-out test edges.
 
@@ -143,11 +145,11 @@ def split_edges(edges, num_nodes: int, test_fraction: float = 0.1, seed: int = 0
     the spanning forest (a graph with about as many edges as nodes).
     """
     owner = "split_edges"
-    num_nodes = check_int(num_nodes, owner, "num_nodes", minimum=1)
-    test_fraction = check_real(test_fraction, owner, "test_fraction", low=0.0, high=1.0,
+    num_nodes = check_int(owner, "num_nodes", num_nodes, minimum=1)
+    test_fraction = check_real(owner, "test_fraction", test_fraction, low=0.0, high=1.0,
                                expected="a float in (0, 1)")
-    seed = check_seed(seed, owner)
-    keep_nodes = check_bool(keep_nodes, owner, "keep_nodes")
+    seed = check_seed(owner, seed)
+    keep_nodes = check_bool(owner, "keep_nodes", keep_nodes)
     e = _as_undirected_edges(edges, num_nodes, owner)
     m = e.shape[0]
     n_test = int(round(test_fraction * m))
@@ -195,10 +197,10 @@ def sample_non_edges(edges, num_nodes: int, num_samples: int, seed: int = 0, *,
     ``num_samples`` non-edges exist.
     """
     owner = "sample_non_edges"
-    num_nodes = check_int(num_nodes, owner, "num_nodes", minimum=1)
-    num_samples = check_int(num_samples, owner, "num_samples")
-    seed = check_seed(seed, owner)
-    exclude_isolated = check_bool(exclude_isolated, owner, "exclude_isolated")
+    num_nodes = check_int(owner, "num_nodes", num_nodes, minimum=1)
+    num_samples = check_int(owner, "num_samples", num_samples, minimum=0)
+    seed = check_seed(owner, seed)
+    exclude_isolated = check_bool(owner, "exclude_isolated", exclude_isolated)
     e = _as_undirected_edges(edges, num_nodes, owner)
     known = _EdgeSet(e, num_nodes)
     if exclude_isolated:
@@ -316,9 +318,9 @@ def link_prediction(vertex, context, test_pos, test_neg, *, symmetric: bool = Tr
     num_nodes = v_tab.shape[0]
     pos = as_node_pairs(test_pos, num_nodes, owner, "test_pos")
     neg = as_node_pairs(test_neg, num_nodes, owner, "test_neg")
-    symmetric = check_bool(symmetric, owner, "symmetric")
-    k = check_int(num_mrr_negatives, owner, "num_mrr_negatives")
-    seed = check_seed(seed, owner)
+    symmetric = check_bool(owner, "symmetric", symmetric)
+    k = check_int(owner, "num_mrr_negatives", num_mrr_negatives, minimum=0)
+    seed = check_seed(owner, seed)
     known = None
     if known_edges is not None:
         ke = as_node_pairs(known_edges, num_nodes, owner, "known_edges", allow_empty=True)

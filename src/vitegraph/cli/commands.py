@@ -86,7 +86,7 @@ def _run(args, cfg) -> int:
 
 def cmd_new(args) -> int:
     from ..config.run import template
-    text = template() + "\n"
+    text = template(args.model) + "\n"
     if args.path == "-":
         sys.stdout.write(text)
         return 0
@@ -99,6 +99,15 @@ def cmd_new(args) -> int:
 
 
 def cmd_list(args) -> int:
+    if args.models:
+        from ..models import get_model, model_names
+        print(f"{'model':<12}{'tables':<22}description")
+        for name in model_names():
+            m = get_model(name)
+            tables = ", ".join(t.name for t in m.tables(m.Config()) if t.saved)
+            print(f"{name:<12}{tables:<22}{m.summary}")
+        print("options of one: `vitegraph new --model NAME`")
+        return 0
     if args.datasets:
         from ..datasets.registry import DATASETS, data_dir
         root = data_dir(args.data_dir)
@@ -148,12 +157,11 @@ def cmd_download(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    from ..config import TrainConfig
-    from ..config.run import apply_overrides, parse_overrides
+    from ..config.run import GraphSection, apply_overrides, parse_overrides, train_section
     from ..config.schema import from_mapping
-    from ..embeddings import Embeddings
-    from ..graph import Graph, read_edgelist, read_mat
+    from ..runner import load_graph
     from ..solver import train
+    from .options import section_values
 
     if args.resume and not args.checkpoint:
         raise ParameterError("vitegraph embed", "--resume", "used with --checkpoint FILE",
@@ -162,40 +170,30 @@ def cmd_embed(args) -> int:
     bad = [".".join(p) for p, _ in overrides if p[0] != "train"]
     if bad:
         raise ConfigError(f"--set {bad[0]}: embed takes train.KEY=VALUE overrides only")
-    data = apply_overrides({"train": {"model": args.model}}, overrides)["train"]
-    if args.dim is not None:
-        data["dim"] = args.dim
-    if args.epochs is not None:
-        data["num_epoch"] = args.epochs
+    data = {"model": args.model, **section_values(args, "train")}
     if args.quiet:
         data["progress"] = False
-    cfg = from_mapping(TrainConfig, data, "train")
+    cfg = train_section(apply_overrides({"train": data}, overrides)["train"])
     out = args.output
     fmt = ("npz" if out.endswith(".npz") else "bin" if out.endswith(".bin")
            else "w2v" if out.endswith((".txt", ".w2v", ".vec")) else None)
     if fmt is None:
         raise ParameterError("vitegraph embed", "--output", "a path ending in .npz, .txt, "
                              ".w2v, .vec or .bin", out)
-    path = args.graph
+    section = from_mapping(GraphSection, {"path": args.graph, **section_values(args, "graph")},
+                           "graph")
     t0 = time.perf_counter()
-    if path.endswith(".mat"):
-        g = read_mat(path, directed=args.directed or None)
-    elif os.path.isdir(path) or path.endswith(".npz"):
-        g = Graph.load(path)
-    else:
-        g = read_edgelist(path, directed=args.directed)
-    print(f"{path}: {g!r}")
+    g, _ = load_graph(section)
+    print(f"{args.graph}: {g!r}")
     args._checkpoint = args.checkpoint
     result = train(g, cfg, checkpoint=args.checkpoint, resume=args.resume)
-    meta = {"config": result.config.to_dict(), "graph": g.summary(),
-            "stats": result.stats.to_dict(), "source": os.path.abspath(path)}
-    emb = Embeddings(result.vertex, g.vocabulary, result.context, meta)
+    emb = result.embeddings({"source": os.path.abspath(args.graph)})
     if fmt == "npz":
         emb.save(out)
     else:
         emb.to_word2vec(out, binary=fmt == "bin")
     st = result.stats
-    print(f"wrote {out}: {g.num_nodes:,} x {cfg.dim} ({result.config.model}, "
+    print(f"wrote {out}: {g.num_nodes:,} x {cfg.dim} ({cfg.model}, "
           f"{st.samples:,} samples in {time.perf_counter() - t0:.1f} s, "
           f"{st.samples_per_second / 1e6:.1f} M samples/s)")
     return 0
@@ -203,13 +201,18 @@ def cmd_embed(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from ..apps import node_classification
+    from ..config.run import EvaluationSection
+    from ..config.schema import from_mapping
     from ..embeddings import Embeddings
     from ..graph import read_labels
+    from .options import section_values
 
-    emb = Embeddings.load(args.embeddings)
+    ev = from_mapping(EvaluationSection, section_values(args, "evaluation"), "evaluation")
+    emb = Embeddings.read(args.embeddings)
     labels = read_labels(args.labels, emb.vocabulary)
-    scores = node_classification(emb.vectors, labels.matrix, train_ratios=tuple(args.ratios),
-                                 repeats=args.repeats, seed=args.seed)
+    scores = node_classification(emb.vectors, labels.matrix, train_ratios=ev.train_ratios,
+                                 repeats=ev.repeats, C=ev.C, l2_normalize=ev.l2_normalize,
+                                 seed=ev.seed)
     print(scores.format_table())
     if args.json:
         from ..runner import _write_json
@@ -222,7 +225,7 @@ def cmd_plot(args) -> int:
     from ..embeddings import Embeddings
     from ..graph import read_labels
 
-    emb = Embeddings.load(args.embeddings)
+    emb = Embeddings.read(args.embeddings)
     labels = read_labels(args.labels, emb.vocabulary) if args.labels else None
     plot_embeddings(emb, args.output, labels=labels, method=args.method,
                     max_points=args.max_points, seed=args.seed)

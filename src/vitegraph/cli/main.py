@@ -13,13 +13,26 @@ import sys
 from typing import Optional, Sequence
 
 from .._version import __version__
+from ..config.run import EvaluationSection, GraphSection
+from ..config.train import DEFAULT_MODEL
 from ..datasets.registry import downloadable
 from ..errors import VitegraphError
+from ..models import get_model, model_names
 from . import commands
+from .options import add_section_options
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Adds "(default: X)" where a default says something (not None, False or
+    empty) and the help text does not already give it (schema options do)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("(default" in text or default is None or default is False
+                or default is argparse.SUPPRESS or default == [] or not action.option_strings):
+            return text
+        return f"{text} (default: {default})"
 
 
 def _add_train_overrides(p: argparse.ArgumentParser) -> None:
@@ -38,7 +51,8 @@ def _add_data_dir(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vitegraph", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Fast graph embeddings (DeepWalk, LINE, node2vec) on CPUs and GPUs.",
+        description="Fast graph embeddings (" + ", ".join(get_model(m).title for m in
+                                                         model_names()) + ") on CPUs and GPUs.",
         epilog="Start with `vitegraph demo`; `vitegraph COMMAND --help` explains each "
                "command.")
     parser.add_argument("--version", action="version", version=f"vitegraph {__version__}")
@@ -83,13 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
             "Write a YAML run config listing every option with its default and help text.",
             commands.cmd_new)
     p.add_argument("path", nargs="?", default="-", help="file to write ('-': standard output)")
+    p.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(),
+                   help="the model whose options the train section lists")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    p = add("list", "list the baseline configs shipped with vitegraph (or the datasets)",
+    p = add("list", "list the baseline configs shipped with vitegraph (or datasets, models)",
             "List the baseline configs (model x dataset) that `vitegraph baseline` runs; "
-            "with --datasets, the standard datasets and whether the data folder has them.",
+            "with --datasets, the standard datasets and whether the data folder has them; "
+            "with --models, the models.",
             commands.cmd_list)
-    p.add_argument("--datasets", action="store_true", help="list datasets instead")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--datasets", action="store_true", help="list datasets instead")
+    what.add_argument("--models", action="store_true", help="list models instead")
     _add_data_dir(p)
 
     p = add("baseline", "run a shipped baseline config chosen by keywords",
@@ -120,43 +139,45 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(p)
 
     p = add("embed", "train embeddings of an edge list in one line",
-            "Read an edge list (or .mat / saved graph), train a model with default settings "
-            "(change any with --set train.KEY=VALUE) and save the embeddings.",
+            "Read an edge list (or .mat / saved graph), train a model and save the "
+            "embeddings. Every option below is a config option (see `vitegraph new`); "
+            "values are read as in YAML.",
             commands.cmd_embed)
     p.add_argument("graph", help="edge list 'u v [w]' (.txt/.csv/.tsv, .gz/.bz2/.xz), .mat, "
                                  ".npz or saved graph folder")
     p.add_argument("-o", "--output", required=True,
                    help="embeddings file: .npz (vitegraph), .txt / .w2v (word2vec text) or "
                         ".bin (word2vec binary)")
-    p.add_argument("--model", default="deepwalk", choices=["deepwalk", "line", "node2vec"])
-    p.add_argument("--dim", type=int, default=None, help="embedding dimension (default 128)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="num_epoch (default: the config default, 400)")
-    p.add_argument("--directed", action="store_true", help="read edges as directed")
+    p.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(),
+                   help="; ".join(f"{m}: {get_model(m).summary}" for m in model_names()))
     p.add_argument("--checkpoint", default=None,
                    help="checkpoint file; with --resume, continue from it")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     _add_train_overrides(p)
+    add_section_options(p, "graph", [GraphSection], exclude=("dataset", "path", "labels"),
+                        title="reading the graph")
+    add_section_options(p, "train", [get_model(m).Config for m in model_names()],
+                        exclude=("model", "progress"), aliases={"num_epoch": ["--epochs"]},
+                        title="training (every model)", per_class_groups=True)
 
     p = add("evaluate", "evaluate saved embeddings by node classification",
             "Node classification (DeepWalk protocol: one-vs-rest logistic regression, top-k "
-            "prediction, seeded splits) of saved embeddings against a label file. Link "
-            "prediction needs a held-out split made before training: use `vitegraph run` "
-            "with evaluation.task: link_prediction.",
+            "prediction, seeded splits) of saved embeddings (any file `embed` writes) "
+            "against a label file. Link prediction needs a held-out split made before "
+            "training: use `vitegraph run` with evaluation.task: link_prediction.",
             commands.cmd_evaluate)
-    p.add_argument("embeddings", help="embeddings .npz written by vitegraph")
+    p.add_argument("embeddings", help="embeddings: .npz, .txt/.w2v/.vec or .bin")
     p.add_argument("--labels", required=True, help="label file, 'node label' per line")
-    p.add_argument("--ratios", type=float, nargs="+", default=[0.1, 0.5, 0.9],
-                   help="train ratios")
-    p.add_argument("--repeats", type=int, default=5, help="seeded splits per ratio")
-    p.add_argument("--seed", type=int, default=0, help="seed of the splits")
     p.add_argument("--json", default=None, help="also write the scores to this JSON file")
+    add_section_options(p, "evaluation", [EvaluationSection],
+                        exclude=("task", "test_fraction"),
+                        aliases={"train_ratios": ["--ratios"]}, title="evaluation")
 
     p = add("plot", "draw a 2-D picture of embeddings coloured by label",
             "Project embeddings to 2-D (PCA, or t-SNE from scikit-learn) and draw them "
             "coloured by label. Needs matplotlib (pip install 'vitegraph[plot]').",
             commands.cmd_plot)
-    p.add_argument("embeddings", help="embeddings .npz written by vitegraph")
+    p.add_argument("embeddings", help="embeddings: .npz, .txt/.w2v/.vec or .bin")
     p.add_argument("-o", "--output", required=True, help="image file (.png, .pdf, .svg)")
     p.add_argument("--labels", default=None, help="label file for colours")
     p.add_argument("--method", choices=["pca", "tsne"], default="pca", help="projection")

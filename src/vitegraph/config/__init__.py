@@ -1,7 +1,9 @@
-"""Configuration schema: every option's type, default and help in one place."""
+"""Configuration: the engine's training options (each model adds its section in
+:mod:`vitegraph.models`), run files, and the schema that declares every option's
+type, default and help in one place."""
 
 from .schema import AUTO, from_mapping, options_help
-from .train import MODELS, ResolvedConfig, TrainConfig, default_augmentation_step, resolve
+from .train import ResolvedConfig, TrainConfig, resolve
 
-__all__ = ["AUTO", "MODELS", "TrainConfig", "ResolvedConfig", "resolve",
-           "default_augmentation_step", "from_mapping", "options_help"]
+__all__ = ["AUTO", "TrainConfig", "ResolvedConfig", "resolve", "from_mapping",
+           "options_help"]

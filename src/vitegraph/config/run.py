@@ -16,17 +16,23 @@ overrides are parsed as YAML scalars and applied before validation.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
+from .._validate import did_you_mean
+from ..apps import protocols
+from ..graph.io import read_edgelist
 from ..errors import ConfigError, ParameterError
-from .schema import AUTO, from_mapping, option, options_help, validate
-from .train import TrainConfig
+from .schema import AUTO, default_of, from_mapping, option, options_help, validate
+from .train import DEFAULT_MODEL, TrainConfig, unknown_option_hint
 
 SECTIONS = ("graph", "train", "evaluation", "output")
 TASKS = ("auto", "node_classification", "link_prediction", "none")
+
+
+def _read(name: str):
+    return default_of(read_edgelist, name)
 
 
 @dataclass(frozen=True)
@@ -43,16 +49,18 @@ class GraphSection:
     labels: Optional[str] = option(None, "path", "node labels, 'node label' per line "
                                    "(several lines per node for multi-label)",
                                    allow_none=True)
-    directed: bool = option(False, "bool", "read edges as directed")
-    weighted: object = option(AUTO, "bool", "auto: a third column is a weight",
+    directed: bool = option(_read("directed"), "bool", "read edges as directed")
+    weighted: object = option(_read("weighted"), "bool", "auto: a third column is a weight",
                               allow_auto=True)
-    delimiter: str = option(AUTO, "str", "field separator", choices=(AUTO, " ", "\t", ","))
-    node_type: str = option(AUTO, "str", "node names: ints, strings, or auto",
+    delimiter: str = option(_read("delimiter"), "str", "field separator",
+                            choices=(AUTO, " ", "\t", ","))
+    node_type: str = option(_read("node_type"), "str", "node names: ints, strings, or auto",
                             choices=(AUTO, "int", "str"))
-    duplicates: str = option(AUTO, "str", "repeated edges: sum weights, keep first, error; "
-                             "auto = first if unweighted else sum",
+    duplicates: str = option(_read("duplicates"), "str", "repeated edges: sum weights, keep "
+                             "first, error; auto = first if unweighted else sum",
                              choices=(AUTO, "sum", "first", "error"))
-    self_loops: str = option("keep", "str", "self-loops: keep or drop", choices=("keep", "drop"))
+    self_loops: str = option(_read("self_loops"), "str", "self-loops: keep or drop",
+                             choices=("keep", "drop"))
 
     def __post_init__(self):
         validate(self, owner="graph")
@@ -64,14 +72,14 @@ class EvaluationSection:
 
     task: str = option(AUTO, "str", "node_classification, link_prediction, none; auto = node "
                        "classification when labels are given, else none", choices=TASKS)
-    train_ratios: object = option((0.1, 0.5, 0.9), "float", "node classification: labelled "
+    train_ratios: object = option(protocols.TRAIN_RATIOS, "float", "node classification: labelled "
                                   "fractions used for training")
-    repeats: int = option(5, "int", "node classification: seeded random splits per ratio",
+    repeats: int = option(protocols.REPEATS, "int", "node classification: seeded random splits per ratio",
                           minimum=1)
-    C: float = option(1.0, "float", "node classification: inverse regularisation of the "
+    C: float = option(protocols.C, "float", "node classification: inverse regularisation of the "
                       "logistic regression", minimum=0, exclusive_minimum=True)
     l2_normalize: bool = option(False, "bool", "node classification: unit-length rows first")
-    test_fraction: float = option(0.1, "float", "link prediction: fraction of edges held out",
+    test_fraction: float = option(protocols.TEST_FRACTION, "float", "link prediction: fraction of edges held out",
                                   minimum=0, exclusive_minimum=True, maximum=0.9)
     seed: int = option(0, "int", "seed of the splits", minimum=0)
 
@@ -134,13 +142,14 @@ def run_config_from_mapping(data: Mapping, source: str = "config") -> RunConfig:
                           f"{type(data).__name__}")
     for key in data:
         if key not in SECTIONS:
-            hint = difflib.get_close_matches(str(key), SECTIONS, n=1)
-            raise ConfigError(f"{source}: {key}: unknown section" +
-                              (f" (did you mean {hint[0]!r}?)" if hint else "") +
-                              f"; sections are {', '.join(SECTIONS)}")
+            raise ConfigError(f"{source}: {key}: unknown section" + did_you_mean(key, SECTIONS)
+                              + f"; sections are {', '.join(SECTIONS)}")
     parts = {}
     for name, cls in _SECTION_CLASSES.items():
         try:
+            if name == "train":
+                parts[name] = train_section(data.get(name) or {})
+                continue
             parts[name] = from_mapping(cls, data.get(name) or {}, name)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
@@ -151,6 +160,29 @@ def run_config_from_mapping(data: Mapping, source: str = "config") -> RunConfig:
     if (g.dataset is None) == (g.path is None):
         raise ConfigError(f"{source}: graph: give exactly one of 'dataset' or 'path'")
     return RunConfig(**parts)
+
+
+def train_section(data: Mapping, path: str = "train") -> TrainConfig:
+    """The ``train:`` section: the named model's config section, every key
+    checked against that model's options."""
+    from ..models import get_model
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of options, got "
+                          f"{type(data).__name__}")
+    name = data.get("model", DEFAULT_MODEL)
+    try:
+        cls = get_model(name).Config
+    except ParameterError as exc:
+        raise ConfigError(f"{path}.model: must be {exc.expected}, got {exc.got!r}") from None
+    known = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in known:
+            hint = unknown_option_hint(cls, key)
+            if hint.startswith("one of its options"):
+                hint = "unknown option" + hint[len("one of its options"):] + \
+                    f"; known options: {', '.join(known)}"
+            raise ConfigError(f"{path}.{key}: {hint}")
+    return from_mapping(cls, data, path)
 
 
 def parse_overrides(items: Sequence[str]) -> list[tuple[list[str], Any]]:
@@ -221,14 +253,20 @@ def load_run_config(path, overrides: Sequence[str] = ()) -> RunConfig:
     return cfg
 
 
-def template() -> str:
-    """A commented YAML template with every option and its default."""
+def template(model: str = DEFAULT_MODEL) -> str:
+    """A commented YAML template with every option of a run training ``model``,
+    with its default and help."""
+    from ..models import get_model
+    spec = get_model(model)
     lines = ["# vitegraph run config. Run it with:  vitegraph run this.yaml",
              "# Every option is listed with its default; delete what you do not change.",
              "# Override on the command line with --set SECTION.KEY=VALUE.", ""]
     examples = {"graph": {"path": "edges.txt", "labels": "labels.txt"}}
-    for name, cls in _SECTION_CLASSES.items():
+    classes = dict(_SECTION_CLASSES, train=spec.Config)
+    for name, cls in classes.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0]
+        if name == "train":
+            doc = f"{spec.title}: {spec.summary}"
         lines.append(f"{name}:  # {doc}")
         for opt, default, expect, help_ in options_help(cls):
             value = examples.get(name, {}).get(opt, default)

@@ -14,10 +14,10 @@ the key path on error, with a "did you mean" hint for unknown keys.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import numbers
 from typing import Any, Mapping, Optional, Sequence
 
+from .._validate import did_you_mean
 from ..errors import ConfigError, ParameterError
 
 AUTO = "auto"
@@ -36,6 +36,14 @@ def option(default: Any, kind: str, help: str, *, choices: Optional[Sequence] = 
                 minimum=minimum, exclusive_minimum=exclusive_minimum, maximum=maximum,
                 allow_auto=allow_auto, allow_none=allow_none)
     return dataclasses.field(default=default, metadata=meta)
+
+
+def default_of(func, name: str) -> Any:
+    """The default of parameter ``name`` of ``func``: config options that mirror
+    a library function's parameter take its default from there, so the two
+    cannot drift apart."""
+    import inspect
+    return inspect.signature(func).parameters[name].default
 
 
 def describe(meta: Mapping) -> str:
@@ -137,10 +145,8 @@ def from_mapping(cls, data: Mapping, path: str = "", owner: Optional[str] = None
     names = [f.name for f in dataclasses.fields(cls)]
     for key in data:
         if key not in names:
-            hint = difflib.get_close_matches(str(key), names, n=1)
             where = f"{path}.{key}" if path else str(key)
-            raise ConfigError(f"{where}: unknown option" +
-                              (f" (did you mean {hint[0]!r}?)" if hint else "") +
+            raise ConfigError(f"{where}: unknown option" + did_you_mean(key, names) +
                               f"; known options: {', '.join(names)}")
     try:
         return cls(**dict(data), **extra)

@@ -1,10 +1,15 @@
-"""Training options of the node-embedding models: the one place their defaults live.
+"""Training options: the engine's own, shared by every model, and how ``auto``
+values become concrete ones.
 
-``"auto"`` values are resolved from the graph and the machine by
-:func:`resolve`, which logs what it chose.  GraphVite's defaults are kept where
-they decide quality (dim 128, lr 0.025 decaying linearly to 1e-4 of itself,
-one negative of weight 5, weight decay 0.005, walk length 40, augmentation step
-``floor(ln 1600 / ln(|E|/|V|))``).
+:class:`TrainConfig` declares the options the coordinator and the executors
+read (dimension, length, learning-rate schedule, partitions, workers, backend
+...).  Each model subclasses it with its config section (see
+:mod:`vitegraph.models`), so one frozen dataclass holds every option of a run
+and each option is declared exactly once.  ``TrainConfig(model="line", ...)``
+builds the config section of the named model.
+
+:func:`resolve` turns ``"auto"`` into concrete values from the data and the
+machine: the engine's here, the model's through :meth:`Model.resolve`.
 """
 
 from __future__ import annotations
@@ -13,86 +18,132 @@ import dataclasses
 import logging
 import os
 from dataclasses import dataclass
+from typing import Any, Mapping
 
+from .._validate import did_you_mean
 from ..errors import ParameterError
-from ..sampling.walks import default_augmentation_step
 from .schema import AUTO, option, validate
 
 log = logging.getLogger(__name__)
 
-MODELS = ("deepwalk", "line", "node2vec")
+DEFAULT_MODEL = "deepwalk"
+
+# samples per row of a partition in one block of an auto-sized episode (P > 1)
+EPISODE_ROW_SAMPLES = 8
+
+
+def model_field(name: str):
+    """The ``model`` option of a config section, defaulting to ``name``."""
+    return option(name, "str", "the model to train (see `vitegraph list --models`)")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Options of one training run (DeepWalk, LINE or node2vec)."""
+    """Options of one training run.  ``TrainConfig(model=NAME, **options)``
+    returns the config section of model NAME (a subclass); every option is
+    validated on construction."""
 
-    model: str = option("deepwalk", "str", "objective and sampler: deepwalk (uniform or "
-                        "weighted walks), line (edge sampling), node2vec (biased walks)",
-                        choices=MODELS)
+    model: str = model_field(DEFAULT_MODEL)
     dim: int = option(128, "int", "embedding dimension", minimum=0, exclusive_minimum=True)
-    num_epoch: int = option(400, "int", "training length; one epoch is |E| positive samples "
-                            "(|E| = edges as given in the input)", minimum=0,
-                            exclusive_minimum=True)
-    learning_rate: float = option(0.025, "float", "initial SGD learning rate; decays linearly "
+    num_epoch: int = option(400, "int", "training length in epochs; one epoch is as many "
+                            "positive samples as the data has edges (or triplets)",
+                            minimum=0, exclusive_minimum=True)
+    learning_rate: float = option(0.025, "float", "initial learning rate; decays linearly "
                                   "over the run", minimum=0, exclusive_minimum=True)
     lr_floor: float = option(1e-4, "float", "the learning rate never falls below "
                              "lr_floor * learning_rate", minimum=0, maximum=1)
-    weight_decay: float = option(0.005, "float", "L2 decay applied to each touched row, "
-                                 "scaled by the sample weight", minimum=0)
-    num_negative: int = option(1, "int", "negative samples per positive sample", minimum=0,
-                               exclusive_minimum=True)
-    negative_weight: float = option(5.0, "float", "weight of each negative sample's loss",
-                                    minimum=0, exclusive_minimum=True)
-    negative_exponent: float = option(0.75, "float", "negatives are drawn proportional to "
-                                      "degree ** negative_exponent", minimum=0)
-    walk_length: int = option(40, "int", "steps of each random walk (walk_length + 1 nodes)",
-                              minimum=1)
-    augmentation_step: object = option(AUTO, "int", "pairs (c_j, c_j+k) for k = 1..this are "
-                                       "emitted from each walk; auto = floor(ln 1600 / "
-                                       "ln(|E|/|V|)) for walks, 1 for line", minimum=1,
-                                       allow_auto=True)
-    shuffle_base: object = option(AUTO, "int", "pseudo-shuffle stride of each pool chunk; "
-                                  "auto = augmentation_step for line, 1 (off) otherwise",
+    num_partitions: object = option(AUTO, "int", "P: rows are split into P partitions and "
+                                    "samples into P x P blocks, trained in rounds of blocks "
+                                    "that share no partition; auto = 1", minimum=1,
+                                    allow_auto=True)
+    num_workers: object = option(AUTO, "int", "training threads on the CPU (numba), or "
+                                 "devices (torch); auto = CPU count, or 1 device",
+                                 minimum=1, allow_auto=True)
+    threads_per_block: object = option(AUTO, "int", "CPU threads training one block "
+                                       "together (Hogwild); auto = the workers a round "
+                                       "leaves over (all of them with one partition). 1 "
+                                       "makes the result independent of num_workers",
+                                       minimum=1, allow_auto=True)
+    num_sampler_threads: object = option(AUTO, "int", "CPU threads generating samples; "
+                                         "auto = CPU count", minimum=1, allow_auto=True)
+    episode_size: object = option(AUTO, "int", "positive samples per pool (the "
+                                  "double-buffered unit of sampling and training); auto = "
+                                  "about 1/20 of the run, between 2**16 and 2**24, and "
+                                  "with partitions at most 8 * P * rows",
                                   minimum=1, allow_auto=True)
-    p: float = option(1.0, "float", "node2vec return parameter", minimum=0,
-                      exclusive_minimum=True)
-    q: float = option(1.0, "float", "node2vec in-out parameter", minimum=0,
-                      exclusive_minimum=True)
-    order: int = option(2, "int", "LINE proximity order: 2 (vertex . context, as GraphVite) "
-                        "or 1 (vertex . vertex)", choices=(1, 2))
-    num_partitions: object = option(AUTO, "int", "P: nodes are split into P partitions and "
-                                    "samples into P x P blocks; auto = 1 when the tables fit "
-                                    "one device", minimum=1, allow_auto=True)
-    num_workers: object = option(AUTO, "int", "training workers (CPU threads, or one per GPU); "
-                                 "auto = CPU count, or GPU count", minimum=1, allow_auto=True)
-    num_sampler_threads: object = option(AUTO, "int", "CPU threads generating samples; auto = "
-                                         "CPU count", minimum=1, allow_auto=True)
-    episode_size: object = option(AUTO, "int", "positive samples per pool (the double-buffered "
-                                  "unit of sampling and training); auto from |E| and memory",
-                                  minimum=1, allow_auto=True)
-    backend: str = option(AUTO, "str", "training kernel: numba (CPU), torch (CPU or GPU), "
+    backend: str = option(AUTO, "str", "training kernels: numba (CPU) or torch (CPU or GPU); "
                           "auto = torch on a visible CUDA GPU, else numba",
                           choices=(AUTO, "numba", "torch"))
     device: str = option(AUTO, "str", "torch device for the torch backend: cpu, cuda, "
                          "cuda:N; auto = cuda when visible")
-    batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend only)",
-                             minimum=1)
+    device_memory: object = option(AUTO, "int", "bytes of device memory the embedding "
+                                   "partitions may occupy (torch backend); partitions swap "
+                                   "through host memory beyond it; auto = no limit",
+                                   minimum=1, allow_auto=True)
+    batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend "
+                             "only)", minimum=1)
     seed: int = option(0, "int", "random seed (sampler, negatives, initialisation)", minimum=0,
                        maximum=2**63 - 1)
     progress: bool = option(True, "bool", "show a progress bar")
 
+    # the model this section belongs to; set by each model's subclass
+    _model_name = None
+    _owner = "TrainConfig"
+
+    def __new__(cls, *args, **kwargs):
+        if cls is TrainConfig:  # dispatch to the model's config section
+            from ..models import get_model
+            name = kwargs.get("model", DEFAULT_MODEL)
+            if args:
+                raise TypeError("TrainConfig takes keyword arguments only")
+            sub = get_model(name, owner="TrainConfig").Config
+            check_option_names(sub, kwargs)
+            return sub(**kwargs)
+        return super().__new__(cls)
+
     def __post_init__(self):
-        validate(self, owner=_OWNERS.get(self.model, "TrainConfig"))
+        validate(self, owner=self._owner)
+        if self._model_name is not None and self.model != self._model_name:
+            raise ParameterError(self._owner, "model", repr(self._model_name), self.model)
 
     def replace(self, **changes) -> "TrainConfig":
+        """A copy with ``changes``.  Changing ``model`` builds that model's
+        section, keeping the options the two models share."""
+        if "model" in changes and changes["model"] != self.model:
+            from ..models import get_model
+            keep = option_names(get_model(changes["model"]).Config)
+            data = {k: v for k, v in self.to_dict().items() if k in keep}
+            data.update(changes)
+            return TrainConfig(**data)
+        check_option_names(type(self), changes)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-_OWNERS = {"deepwalk": "DeepWalk", "line": "LINE", "node2vec": "Node2Vec"}
+def option_names(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def check_option_names(cls, given: Mapping[str, Any], path: str = "") -> None:
+    """Raise a ParameterError naming an unknown option, with a 'did you mean'
+    hint, or the models that have it."""
+    names = option_names(cls)
+    for key in given:
+        if key not in names:
+            raise ParameterError(cls._owner, key, unknown_option_hint(cls, key),
+                                 given[key])
+
+
+def unknown_option_hint(cls, key: str) -> str:
+    """'a known option (did you mean 'dim'?)' or 'an option of node2vec ...'."""
+    from ..models import model_names, get_model
+    others = [m for m in model_names() if key in option_names(get_model(m).Config)]
+    if others:
+        return (f"left out: it is an option of {', '.join(others)}, not of "
+                f"{cls._model_name}")
+    return "one of its options" + did_you_mean(key, option_names(cls))
 
 
 def _cpu_count() -> int:
@@ -103,57 +154,40 @@ def _cpu_count() -> int:
 
 @dataclass(frozen=True)
 class ResolvedConfig:
-    """A :class:`TrainConfig` with every ``auto`` replaced by a concrete value."""
+    """A config with every ``auto`` replaced by a concrete value: the engine's
+    (``values``) and the model's (``model_values``).  Attribute access reads the
+    resolved value first, then the config."""
 
     config: TrainConfig
-    augmentation_step: int
-    shuffle_base: int
-    num_partitions: int
-    num_workers: int
-    num_sampler_threads: int
-    episode_size: int
-    backend: str
-    device: str
-    total_samples: int
+    values: dict
+    model_values: dict
 
-    def __getattr__(self, name):  # everything else reads through to the config
+    def __getattr__(self, name):
+        if name in ("config", "values", "model_values"):
+            raise AttributeError(name)
+        if name in self.model_values:
+            return self.model_values[name]
+        if name in self.values:
+            return self.values[name]
         return getattr(self.config, name)
 
     def to_dict(self) -> dict:
-        d = self.config.to_dict()
-        for f in dataclasses.fields(self):
-            if f.name != "config":
-                d[f.name] = getattr(self, f.name)
-        return d
+        return {**self.config.to_dict(), **self.values, **self.model_values}
 
 
-def resolve(config: TrainConfig, num_nodes: int, num_edges: int) -> ResolvedConfig:
-    """Concrete values for the ``auto`` options of ``config`` on this graph and machine."""
+def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
+    """Concrete values for the ``auto`` options of ``config`` on data described
+    by ``info`` (:class:`vitegraph.models.DataInfo`) and this machine."""
+    from ..models import get_model
     c = config
-    owner = _OWNERS[c.model]
-    if c.model == "line":
-        s = 1 if c.augmentation_step == AUTO else c.augmentation_step
-        base = s if c.shuffle_base == AUTO else c.shuffle_base
-    else:
-        s = (default_augmentation_step(num_edges, num_nodes, c.walk_length)
-             if c.augmentation_step == AUTO
-             else c.augmentation_step)
-        base = 1 if c.shuffle_base == AUTO else c.shuffle_base
-    if s > c.walk_length:
-        raise ParameterError(owner, "augmentation_step", f"at most walk_length "
-                             f"({c.walk_length})", s)
-    if c.model != "node2vec":
-        for name in ("p", "q"):
-            if getattr(c, name) != 1.0:
-                raise ParameterError(owner, name, "1.0 (p and q apply to node2vec only)",
-                                     getattr(c, name))
-    if c.model != "line" and c.order != 2:
-        raise ParameterError(owner, "order", "2 (order applies to LINE only)", c.order)
-
+    model = model or get_model(c.model)
+    owner = c._owner
     backend, device = c.backend, c.device
     cuda = _cuda_available() if (backend in (AUTO, "torch") or device == AUTO) else False
     if backend == AUTO:
-        backend = "torch" if cuda and device in (AUTO,) or device.startswith("cuda") else "numba"
+        backend = "torch" if (cuda and device == AUTO) or device.startswith("cuda") else "numba"
+    if backend not in model.backends:
+        raise ParameterError(owner, "backend", f"one of {', '.join(model.backends)}", backend)
     if backend == "numba" and device not in (AUTO, "cpu"):
         raise ParameterError(owner, "device", "'cpu' or 'auto' with backend='numba'", device)
     if device == AUTO:
@@ -162,41 +196,41 @@ def resolve(config: TrainConfig, num_nodes: int, num_edges: int) -> ResolvedConf
         _check_torch_device(owner, device)
 
     cpus = _cpu_count()
-    if backend == "torch" and device.startswith("cuda"):
-        workers_auto = 1
-    else:
-        workers_auto = cpus
+    on_gpu = backend == "torch" and device.startswith("cuda")
+    workers = (1 if on_gpu else cpus) if c.num_workers == AUTO else c.num_workers
     parts = 1 if c.num_partitions == AUTO else c.num_partitions
-    if parts > num_nodes:
-        raise ParameterError(owner, "num_partitions", f"at most the number of nodes "
-                             f"({num_nodes})", parts)
-    one_table = c.model == "line" and c.order == 1
-    if c.num_workers == AUTO:
-        # orthogonal blocks: at most P at once; first-order LINE has one table, so
-        # blocks (i, j) and (j, i) share rows and partitioned work must be serial
-        workers = workers_auto if parts == 1 else (1 if one_table else min(workers_auto, parts))
+    if parts > info.num_nodes:
+        raise ParameterError(owner, "num_partitions", f"at most the number of rows "
+                             f"({info.num_nodes})", parts)
+    shared = model.shares_rows(c)
+    width = max(1, parts // 2) if shared else parts   # blocks per round (see partition.schedule)
+    if c.threads_per_block == AUTO:
+        per_block = 1 if backend == "torch" else max(1, workers // width)
     else:
-        workers = c.num_workers
-        if parts > 1 and workers > parts:
-            raise ParameterError(owner, "num_workers", f"at most num_partitions ({parts}) when "
-                                 "partitioning, since workers train orthogonal blocks", workers)
-        if parts > 1 and one_table and workers > 1:
-            raise ParameterError(owner, "num_workers", "1 for LINE order 1 with partitions "
-                                 "(one table: blocks (i, j) and (j, i) share rows)", workers)
+        per_block = c.threads_per_block
     samplers = cpus if c.num_sampler_threads == AUTO else c.num_sampler_threads
-    total = int(c.num_epoch) * int(num_edges)
+    total = int(c.num_epoch) * int(info.epoch_size)
     if c.episode_size == AUTO:
         # ~20 pools per run so the lr ramp and progress are smooth, at most 2**24
         # samples (2 pools of int32 pairs = 256 MiB), at least 2**16
         episode = int(min(max(total // 20, 1 << 16), 1 << 24))
+        if parts > 1:
+            # a pool's samples are trained block by block: keep each block's burst
+            # to about 8 samples per row of its partition, or rows drift against
+            # the one partition their negatives come from (BlogCatalog, P = 4:
+            # first-order LINE loses 1.5 Micro-F1 at 10% with 20 pools a run)
+            episode = min(episode, max(1 << 16, EPISODE_ROW_SAMPLES * parts * info.num_nodes))
     else:
         episode = c.episode_size
-    r = ResolvedConfig(c, int(s), int(base), int(parts), int(workers), int(samplers),
-                       int(episode), backend, device, total)
-    log.info("resolved config: model=%s augmentation_step=%d shuffle_base=%d partitions=%d "
-             "workers=%d sampler_threads=%d episode_size=%d backend=%s device=%s "
-             "total_samples=%d", c.model, s, base, parts, workers, samplers, episode, backend,
-             device, total)
+    values = dict(num_partitions=int(parts), num_workers=int(workers),
+                  threads_per_block=int(per_block), num_sampler_threads=int(samplers),
+                  episode_size=int(episode), backend=backend, device=device,
+                  device_memory=c.device_memory,
+                  total_samples=total, shared_rows=bool(shared), round_width=int(width))
+    model_values = model.resolve(c, info)
+    r = ResolvedConfig(c, values, model_values)
+    log.info("resolved config: model=%s %s", c.model,
+             " ".join(f"{k}={v}" for k, v in {**values, **model_values}.items()))
     return r
 
 

@@ -184,10 +184,9 @@ def data_dir(path=None) -> Path:
 def get_dataset(name: str) -> Dataset:
     if name in DATASETS:
         return DATASETS[name]
-    import difflib
-    hint = difflib.get_close_matches(str(name), DATASETS, n=1)
-    expected = (f"a known dataset (did you mean {hint[0]!r}?)" if hint
-                else "one of " + ", ".join(sorted(DATASETS)))
+    from .._validate import did_you_mean
+    hint = did_you_mean(name, DATASETS)
+    expected = ("a known dataset" + hint if hint else "one of " + ", ".join(sorted(DATASETS)))
     raise ParameterError("load_dataset", "name", expected, name)
 
 

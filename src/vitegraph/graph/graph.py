@@ -248,6 +248,18 @@ class Graph:
             "named_nodes": not self.vocabulary.is_identity,
         }
 
+    def fingerprint(self) -> dict:
+        """Cheap identity of the graph: sizes and the CRC32 of its CSR arrays
+        (recorded in checkpoints, so a run is never resumed on another graph)."""
+        import zlib
+        crc = zlib.crc32(np.ascontiguousarray(self.indptr).view(np.uint8))
+        crc = zlib.crc32(np.ascontiguousarray(self.indices).view(np.uint8), crc)
+        if self.weights is not None:
+            crc = zlib.crc32(np.ascontiguousarray(self.weights).view(np.uint8), crc)
+        return {"num_nodes": self.num_nodes, "num_edges": self.num_edges,
+                "num_stored_edges": self.num_stored_edges, "directed": self.directed,
+                "crc32": int(crc)}
+
     def __repr__(self) -> str:
         kind = "directed" if self.directed else "undirected"
         w = ", weighted" if self.is_weighted else ""

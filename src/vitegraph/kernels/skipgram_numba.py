@@ -33,14 +33,14 @@ Speed (the CPU kernel is the product, not a fallback):
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
 from ..sampling.alias import alias_draw
-from ._common import BlockStats, check_float, check_int
+from .._threads import ThreadRunner
+from .._validate import check_float, check_int
+from ._common import BlockStats
 from ._numba_ops import (prefetch_row, sgd_fused_one_negative, sgd_fused_two_samples,
                          sgd_pair)
 
@@ -241,11 +241,11 @@ def _check_common(owner, vertex, context, heads, tails, negative_weight,
                              _describe(context))
     _check_index(owner, "heads", heads, 1, vertex.shape[0])
     _check_index(owner, "tails", tails, 1, context.shape[0], rows=heads.shape[0])
-    return (np.float32(check_float(owner, "negative_weight", negative_weight)),
-            np.float32(check_float(owner, "weight_decay", weight_decay)),
-            check_float(owner, "lr_start", lr_start),
-            check_float(owner, "lr_end", lr_end),
-            check_int(owner, "num_threads", num_threads, 1))
+    return (np.float32(check_float(owner, "negative_weight", negative_weight, minimum=0)),
+            np.float32(check_float(owner, "weight_decay", weight_decay, minimum=0)),
+            check_float(owner, "lr_start", lr_start, minimum=0),
+            check_float(owner, "lr_end", lr_end, minimum=0),
+            check_int(owner, "num_threads", num_threads, minimum=1))
 
 
 def _check_negative_table(owner, neg_prob, neg_alias, n_c=None):
@@ -282,26 +282,9 @@ def _run_chunks(kernel, args_for, num_samples, num_threads):
     """Run ``kernel(*args_for(lo, hi, slot))`` over ``num_threads`` contiguous
     chunks, one thread each (the calling thread takes chunk 0)."""
     bounds = [num_samples * i // num_threads for i in range(num_threads + 1)]
-    if num_threads == 1:
-        kernel(*args_for(0, num_samples, 0))
-        return
-    errors = []
-
-    def work(i):
-        try:
-            kernel(*args_for(bounds[i], bounds[i + 1], i))
-        except BaseException as exc:  # re-raised in the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,), daemon=True)
-               for i in range(1, num_threads)]
-    for th in threads:
-        th.start()
-    work(0)
-    for th in threads:
-        th.join()
-    if errors:
-        raise errors[0]
+    jobs = [args_for(bounds[i], bounds[i + 1], i) for i in range(num_threads)]
+    with ThreadRunner(num_threads, "vitegraph-kernel") as runner:
+        runner.run(kernel, jobs)
 
 
 def train_block(vertex, context, heads, tails, neg_prob, neg_alias, *,
@@ -320,7 +303,7 @@ def train_block(vertex, context, heads, tails, neg_prob, neg_alias, *,
     negw, wd, lr0, lr1, num_threads = _check_common(
         owner, vertex, context, heads, tails, negative_weight, weight_decay,
         lr_start, lr_end, num_threads)
-    num_negative = check_int(owner, "num_negative", num_negative, 0)
+    num_negative = check_int(owner, "num_negative", num_negative, minimum=0)
     _check_negative_table(owner, neg_prob, neg_alias, context.shape[0])
     _check_states(owner, states, num_threads)
     n = heads.shape[0]
@@ -378,9 +361,9 @@ def draw_negatives(neg_prob, neg_alias, num_samples, num_negative, states,
     with the same ``states`` and ``num_threads``, as int32[num_samples,
     num_negative]; advances ``states`` the same way.  For tests and tools."""
     owner = "draw_negatives"
-    num_samples = check_int(owner, "num_samples", num_samples, 0)
-    num_negative = check_int(owner, "num_negative", num_negative, 0)
-    num_threads = check_int(owner, "num_threads", num_threads, 1)
+    num_samples = check_int(owner, "num_samples", num_samples, minimum=0)
+    num_negative = check_int(owner, "num_negative", num_negative, minimum=0)
+    num_threads = check_int(owner, "num_threads", num_threads, minimum=1)
     n_c = _check_negative_table(owner, neg_prob, neg_alias)
     if n_c == 0 and num_samples and num_negative:
         raise ParameterError(owner, "neg_prob", "a non-empty alias table", _describe(neg_prob))

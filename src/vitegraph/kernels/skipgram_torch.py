@@ -1,6 +1,6 @@
 """Device-generic training kernel in torch: batched SGD (DESIGN.md section 1).
 
-Same maths as :mod:`vitegraph.kernels.numba_sgd`, on torch tensors of any device
+Same maths as :mod:`vitegraph.kernels.skipgram_numba`, on torch tensors of any device
 (the device comes from ``vertex``).  A block is cut into mini-batches of
 ``batch_size`` consecutive samples; for each mini-batch the K negative sub-steps
 and then the positive sub-step run as
@@ -28,7 +28,8 @@ from __future__ import annotations
 import torch
 
 from ..errors import ParameterError
-from ._common import BlockStats, check_float, check_int
+from .._validate import check_float, check_int
+from ._common import BlockStats
 
 __all__ = ["train_block", "train_block_with_negatives", "draw_negatives"]
 
@@ -172,11 +173,11 @@ def _check_common(owner, vertex, context, heads, tails, negative_weight,
                              _describe(context))
     heads = _as_index(owner, "heads", heads, 1, device)
     tails = _as_index(owner, "tails", tails, 1, device, rows=heads.shape[0])
-    params = (check_float(owner, "negative_weight", negative_weight),
-              check_float(owner, "weight_decay", weight_decay),
-              check_float(owner, "lr_start", lr_start),
-              check_float(owner, "lr_end", lr_end),
-              check_int(owner, "batch_size", batch_size, 1))
+    params = (check_float(owner, "negative_weight", negative_weight, minimum=0),
+              check_float(owner, "weight_decay", weight_decay, minimum=0),
+              check_float(owner, "lr_start", lr_start, minimum=0),
+              check_float(owner, "lr_end", lr_end, minimum=0),
+              check_int(owner, "batch_size", batch_size, minimum=1))
     return device, heads, tails, params
 
 
@@ -190,14 +191,14 @@ def train_block(vertex, context, heads, tails, neg_prob, neg_alias, *,
     neg_alias)`` over the rows of ``context`` with ``generator`` (a
     ``torch.Generator`` on that device; None: torch's default one).
 
-    Same arguments as :func:`vitegraph.kernels.numba_sgd.train_block`, with
+    Same arguments as :func:`vitegraph.kernels.skipgram_numba.train_block`, with
     ``generator`` for ``states`` and ``batch_size`` for ``num_threads``.
     """
     owner = "torch train_block"
     device, heads, tails, (negw, wd, lr0, lr1, batch_size) = _check_common(
         owner, vertex, context, heads, tails, negative_weight, weight_decay,
         lr_start, lr_end, batch_size)
-    num_negative = check_int(owner, "num_negative", num_negative, 0)
+    num_negative = check_int(owner, "num_negative", num_negative, minimum=0)
     n_c = context.shape[0]
     if not (isinstance(neg_prob, torch.Tensor) and neg_prob.dtype == torch.float32
             and tuple(neg_prob.shape) == (n_c,) and neg_prob.device == device):

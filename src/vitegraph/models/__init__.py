@@ -1,5 +1,21 @@
-"""Models: estimator shells over the training engine."""
+"""Models: specs the engine trains (tables, sample layout, sampler, kernels,
+score, config section) and their scikit-learn style estimators.
 
-from .node_embedding import LINE, MODEL_CLASSES, DeepWalk, Node2Vec, NodeEmbedding
+Adding a model is a file here (a :class:`~vitegraph.models.spec.Model`
+subclass registered with :func:`register_model`) plus its kernels; the solver,
+config loader, CLI, checkpoints and saved files need no change.  The built-in
+ones: DeepWalk, LINE and node2vec (:mod:`vitegraph.models.skipgram`).
+"""
 
-__all__ = ["NodeEmbedding", "DeepWalk", "LINE", "Node2Vec", "MODEL_CLASSES"]
+from .._lazy import lazy_attributes
+from .registry import get_model, model_names, register_model, unregister_model
+from .spec import GLOBAL, HEAD, TAIL, DataInfo, Model, Problem, Table
+
+_LAZY = {"Estimator": "vitegraph.models.estimator",
+         "DeepWalk": "vitegraph.models.skipgram", "LINE": "vitegraph.models.skipgram",
+         "Node2Vec": "vitegraph.models.skipgram"}
+
+__all__ = ["get_model", "model_names", "register_model", "unregister_model", "Model",
+           "Table", "DataInfo", "Problem", "HEAD", "TAIL", "GLOBAL", *_LAZY]
+
+__getattr__ = lazy_attributes("vitegraph.models", globals(), _LAZY)

@@ -69,7 +69,7 @@ def _draw(prob, alias, lo, n, size, states):
     return out
 
 
-def build_negative_tables(partition: Partition, degree, exponent: float = 0.75) -> NegativeTables:
+def build_negative_tables(partition: Partition, degree, exponent: float) -> NegativeTables:
     """Alias tables for every partition, proportional to ``degree ** exponent``.
 
     ``degree`` is indexed by global node id (length V, non-negative).

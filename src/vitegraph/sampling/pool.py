@@ -1,33 +1,41 @@
-"""Sample pools: positive pairs routed into the P x P blocks of a partition.
+"""Sample pools: samples of K integer columns routed into the P x P blocks of a
+partition.
 
-A :class:`SamplePool` holds ``capacity`` pairs of *local* indices in two flat
-arrays ``heads``/``tails`` (int32); block ``b = i * P + j`` (i = partition of the
-head / vertex side, j = partition of the tail / context side) is the slice
-``offsets[b]:offsets[b + 1]``.  A worker training block (i, j) reads
-``pool.block(i, j)`` and indexes vertex rows ``offsets_p[i] + heads`` and
-context rows ``offsets_p[j] + tails`` of the permuted embedding tables.
+A model declares its sample layout as column names: ``("head", "tail")`` for the
+positive pairs of node embedding, ``("head", "relation", "tail")`` for triplets
+...  A :class:`SamplePool` holds ``capacity`` samples as ``data`` (int32
+``[K, capacity]``, one contiguous row per column).  The first two columns are
+the *routed* ones: column 0 (the head side) decides the block row i, column 1
+(the tail side) the block column j, and both hold *local* indices inside their
+partitions; any further columns (relation ids ...) are carried along unchanged.
+Block ``b = i * P + j`` is the slice ``offsets[b]:offsets[b + 1]`` of every
+column, and ``pool.block(i, j)`` returns the K views.
 
-Routing is a parallel counting sort (see :class:`~vitegraph.sampling.WalkSampler`),
-so block sizes follow the sampled data: every draw lands in the pool, no block
-overflows and none is left half empty.  GraphVite instead gives every block the
-same fixed capacity and has each sampler thread draw until all of its block
-ranges are full, dropping samples whose block is already full; the share of
-draws it wastes is measured by ``bench/samplers.py`` (docs/design-sampling.md).
+Routing is a counting sort (:class:`~vitegraph.sampling.WalkSampler` does it in
+parallel, :meth:`SamplePool.route` serially for simple samplers), so block sizes
+follow the sampled data: every draw lands in the pool, no block overflows and
+none is left half empty.  GraphVite instead gives every block the same fixed
+capacity and has each sampler thread draw until all of its block ranges are
+full, dropping samples whose block is already full; the share of draws it
+wastes is measured by ``bench/samplers.py`` (docs/design-sampling.md).
 
-Memory: a pair costs 8 bytes in each pool plus, for P > 1, a staging buffer of
-8 bytes + a block id (1 byte for P <= 16, 2 for P <= 256, else 4) that the
-sampler shares between fills.  :func:`pool_capacity` turns a byte budget into a
-capacity for ``num_pools`` pools (2 for double buffering: the solver fills one
-while it trains on the other).
+Memory: a sample costs ``4 K`` bytes in each pool plus, for P > 1, the walk
+sampler's staging buffer of 8 bytes + a block id (1 byte for P <= 16, 2 for P <=
+256, else 4) shared between fills (:func:`bytes_per_sample`).
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from numba import njit
 
+from .._validate import check_int
 from ..errors import ParameterError
 from ..partition import Partition
+
+PAIR = ("head", "tail")
 
 
 def block_id_dtype(num_partitions: int):
@@ -40,96 +48,134 @@ def block_id_dtype(num_partitions: int):
     return np.int32
 
 
-def bytes_per_pair(num_partitions: int = 1, num_pools: int = 2) -> int:
-    """Bytes one pair of capacity costs: ``8 * num_pools`` plus the staging
-    buffer (only for ``num_partitions > 1``)."""
+def bytes_per_sample(num_columns: int = 2, num_partitions: int = 1, num_pools: int = 2) -> int:
+    """Bytes one sample of pool capacity costs: ``4 K`` per pool plus the walk
+    sampler's staging buffer (only for ``num_partitions > 1``)."""
     staging = 0 if num_partitions == 1 else 8 + np.dtype(block_id_dtype(num_partitions)).itemsize
-    return 8 * num_pools + staging
-
-
-def pool_capacity(memory_budget: int, num_partitions: int = 1, num_pools: int = 2) -> int:
-    """Pairs per pool that fit ``memory_budget`` bytes for ``num_pools`` pools
-    and the shared staging buffer."""
-    for name, value in (("memory_budget", memory_budget), ("num_partitions", num_partitions),
-                        ("num_pools", num_pools)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ParameterError("pool_capacity", name, "a positive int", value)
-    cap = int(memory_budget) // bytes_per_pair(int(num_partitions), int(num_pools))
-    if cap < 1:
-        raise ParameterError("pool_capacity", "memory_budget",
-                             f"at least {bytes_per_pair(num_partitions, num_pools)} bytes",
-                             memory_budget)
-    return cap
+    return 4 * num_columns * num_pools + staging
 
 
 class SamplePool:
-    """``capacity`` positive pairs in local indices, grouped by block.
+    """``capacity`` samples of the columns ``columns``, grouped by block.
 
     Parameters:
-        capacity: number of pairs a fill writes.
+        capacity: number of samples a fill writes.
         partition: the :class:`~vitegraph.partition.Partition` that defines the
             blocks and local indices; ``None`` means one partition (local index =
             global id).
+        columns: names of the K >= 2 columns; the first two are routed.
 
-    Attributes: ``heads``, ``tails`` int32[capacity]; ``offsets`` int64[P*P+1]
-    (all zero until the first fill); ``num_partitions``.
+    Attributes: ``data`` int32[K, capacity]; ``heads``, ``tails`` (rows 0 and 1
+    of ``data``); ``offsets`` int64[P*P+1] (all zero until the first fill);
+    ``num_partitions``, ``columns``.
     """
 
-    def __init__(self, capacity: int, partition: Partition | None = None):
-        if (isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer))
-                or capacity < 1):
-            raise ParameterError("SamplePool", "capacity", "a positive int", capacity)
+    def __init__(self, capacity: int, partition: Partition | None = None,
+                 columns: Sequence[str] = PAIR):
+        capacity = check_int("SamplePool", "capacity", capacity, minimum=1)
         if partition is not None and not isinstance(partition, Partition):
             raise ParameterError("SamplePool", "partition", "a Partition or None", type(partition))
-        self.capacity = int(capacity)
+        columns = tuple(columns)
+        if len(columns) < 2 or len(set(columns)) != len(columns) or not all(
+                isinstance(c, str) and c for c in columns):
+            raise ParameterError("SamplePool", "columns", "at least two distinct column names",
+                                 columns)
+        self.capacity = capacity
         self.partition = partition
+        self.columns = columns
         self.num_partitions = 1 if partition is None else partition.num_partitions
-        self.heads = np.zeros(self.capacity, dtype=np.int32)
-        self.tails = np.zeros(self.capacity, dtype=np.int32)
+        self.data = np.zeros((len(columns), self.capacity), dtype=np.int32)
         self.offsets = np.zeros(self.num_partitions ** 2 + 1, dtype=np.int64)
 
     @property
+    def heads(self) -> np.ndarray:
+        return self.data[0]
+
+    @property
+    def tails(self) -> np.ndarray:
+        return self.data[1]
+
+    def column(self, name: str) -> np.ndarray:
+        """The whole column ``name`` (block order)."""
+        try:
+            return self.data[self.columns.index(name)]
+        except ValueError:
+            raise ParameterError("SamplePool.column", "name", f"one of {self.columns}",
+                                 name) from None
+
+    @property
     def size(self) -> int:
-        """Number of pairs currently held (``capacity`` after a fill)."""
+        """Number of samples currently held (``capacity`` after a fill)."""
         return int(self.offsets[-1])
 
     @property
     def nbytes(self) -> int:
-        return self.heads.nbytes + self.tails.nbytes + self.offsets.nbytes
+        return self.data.nbytes + self.offsets.nbytes
 
-    def block(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
-        """Views ``(heads, tails)`` of block (i, j), in local indices."""
+    def block(self, i: int, j: int) -> tuple[np.ndarray, ...]:
+        """Views of block (i, j), one per column (routed columns in local indices)."""
         P = self.num_partitions
         if not (0 <= i < P and 0 <= j < P):
             raise IndexError(f"block ({i}, {j}) outside a {P} x {P} grid")
         b = i * P + j
         lo, hi = self.offsets[b], self.offsets[b + 1]
-        return self.heads[lo:hi], self.tails[lo:hi]
+        return tuple(self.data[k, lo:hi] for k in range(len(self.columns)))
 
     def block_sizes(self) -> np.ndarray:
-        """Pairs per block, ``int64[P, P]``."""
+        """Samples per block, ``int64[P, P]``."""
         P = self.num_partitions
         return np.diff(self.offsets).reshape(P, P)
 
-    def global_pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """All pairs as global ids (block order), for tests and tools."""
-        if self.partition is None:
-            return self.heads[:self.size].copy(), self.tails[:self.size].copy()
-        P = self.num_partitions
-        sizes = self.block_sizes()
-        rows = np.repeat(np.arange(P), sizes.sum(axis=1))
-        cols = np.repeat(np.tile(np.arange(P), P), sizes.ravel())
+    def route(self, samples: np.ndarray) -> "SamplePool":
+        """Fill the pool from ``samples``, int[K, capacity] of *global* ids (for
+        the routed columns) in sampling order: a stable counting sort into the
+        blocks, routed columns turned into local indices.  For samplers that
+        produce global ids (the walk sampler routes in its own parallel kernels)."""
+        samples = np.asarray(samples)
+        if samples.shape != self.data.shape or not np.issubdtype(samples.dtype, np.integer):
+            raise ParameterError("SamplePool.route", "samples",
+                                 f"an int array of shape {self.data.shape}",
+                                 f"{samples.dtype} array of shape {samples.shape}")
+        samples = samples.astype(np.int32, copy=False)
         part = self.partition
-        return (part.to_global(rows, self.heads[:self.size]),
-                part.to_global(cols, self.tails[:self.size]))
+        if part is None or self.num_partitions == 1:
+            self.data[:] = samples
+            self.offsets[:] = 0
+            self.offsets[1:] = self.capacity
+            return self
+        for k in (0, 1):
+            col = samples[k]
+            if col.size and (col.min() < 0 or col.max() >= part.num_nodes):
+                raise ParameterError("SamplePool.route", "samples",
+                                     f"ids in [0, {part.num_nodes}) in column "
+                                     f"{self.columns[k]!r}", "ids out of range")
+        _route(samples, part.part_of, part.local_of, np.int64(self.num_partitions),
+               self.data, self.offsets)
+        return self
 
 
-def make_pools(memory_budget: int, partition: Partition | None = None,
-               num_pools: int = 2) -> list[SamplePool]:
-    """``num_pools`` pools sized by :func:`pool_capacity` (two for double buffering)."""
-    P = 1 if partition is None else partition.num_partitions
-    cap = pool_capacity(memory_budget, P, num_pools)
-    return [SamplePool(cap, partition) for _ in range(num_pools)]
+@njit(nogil=True, cache=True)
+def _route(samples, part_of, local_of, P, out, offsets):
+    """Stable counting sort of ``samples`` [K, N] into ``out`` by block
+    (part_of[col 0], part_of[col 1]); routed columns become local indices."""
+    K, N = samples.shape
+    counts = np.zeros(P * P, dtype=np.int64)
+    for n in range(N):
+        counts[part_of[samples[0, n]] * P + part_of[samples[1, n]]] += 1
+    offsets[0] = 0
+    for b in range(P * P):
+        offsets[b + 1] = offsets[b] + counts[b]
+    cursor = offsets[:-1].copy()
+    for n in range(N):
+        h = samples[0, n]
+        t = samples[1, n]
+        b = part_of[h] * P + part_of[t]
+        c = cursor[b]
+        out[0, c] = local_of[h]
+        out[1, c] = local_of[t]
+        for k in range(2, K):
+            out[k, c] = samples[k, n]
+        cursor[b] = c + 1
 
 
 @njit(nogil=True, cache=True)

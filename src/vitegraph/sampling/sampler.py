@@ -24,17 +24,17 @@ guards the streams and the staging buffer).
 from __future__ import annotations
 
 import threading
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .._threads import ThreadRunner
+from .._validate import check_float, check_int
 from ..errors import ParameterError
 from ..partition import Partition
 from .augment import NUM_LANES, walk_engine
 from .pool import SamplePool, block_id_dtype, scatter_blocks
 from .rng import make_states
-from .walks import _int_param, _pos_float, default_augmentation_step, prepare_walk_graph
+from .walks import default_augmentation_step, prepare_walk_graph
 
 _EMPTY_CODE = np.empty(0, dtype=np.int64)
 _EMPTY_STARTS = np.empty(0, dtype=np.int64)
@@ -50,12 +50,15 @@ class WalkSampler:
         num_edges: number of *input* edges |E| for the default augmentation
             step (an undirected edge counts once); defaults to the number of
             stored edges, which over-counts undirected graphs: pass it.
-        walk_length: steps per walk (default 40: 41 nodes).  1 with
-            ``augmentation_step=1`` is independent edge sampling (LINE).
+        walk_length: steps per walk (``walk_length + 1`` nodes).  1 with
+            ``augmentation_step=1`` is independent edge sampling.
         augmentation_step: s, pairs (c_j, c_{j+k}) for k = 1..s; ``None`` =
             :func:`default_augmentation_step` of (|E|, |V|).
-        shuffle_base: B of the pseudo-shuffle (1 = none; LINE uses s).
+        shuffle_base: B of the pseudo-shuffle (1 = none).
         p, q: node2vec return and in-out parameters (1, 1 = first-order walk).
+
+    The training defaults of these options live in the model config sections
+    (:mod:`vitegraph.models.skipgram`); here every one is explicit.
         num_threads: sampler threads (and seeded streams).
         seed: seed of the streams.
 
@@ -64,18 +67,15 @@ class WalkSampler:
     """
 
     def __init__(self, indptr, indices, weights=None, *, num_edges: int | None = None,
-                 walk_length: int = 40, augmentation_step: int | None = None,
-                 shuffle_base: int = 1, p: float = 1.0, q: float = 1.0,
-                 num_threads: int = 1, seed: int = 0):
+                 walk_length: int, augmentation_step: int | None, shuffle_base: int,
+                 p: float, q: float, num_threads: int = 1, seed: int = 0):
         owner = "WalkSampler"
-        self.walk_length = _int_param(owner, "walk_length", walk_length, 1)
-        self.shuffle_base = _int_param(owner, "shuffle_base", shuffle_base, 1)
-        self.num_threads = _int_param(owner, "num_threads", num_threads, 1)
-        self.p = _pos_float(owner, "p", p)
-        self.q = _pos_float(owner, "q", q)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ParameterError(owner, "seed", "an int", seed)
-        self.seed = int(seed)
+        self.walk_length = check_int(owner, "walk_length", walk_length, minimum=1)
+        self.shuffle_base = check_int(owner, "shuffle_base", shuffle_base, minimum=1)
+        self.num_threads = check_int(owner, "num_threads", num_threads, minimum=1)
+        self.p = check_float(owner, "p", p, minimum=0, exclusive_minimum=True)
+        self.q = check_float(owner, "q", q, minimum=0, exclusive_minimum=True)
+        self.seed = check_int(owner, "seed", seed)
         self.second_order = not (self.p == 1.0 and self.q == 1.0)
         self.graph_ = prepare_walk_graph(indptr, indices, weights,
                                          sorted_rows=self.second_order, owner=owner)
@@ -83,20 +83,19 @@ class WalkSampler:
             raise ParameterError(owner, "indices", "a graph with at least one edge", "no edges")
         if num_edges is None:
             num_edges = self.graph_.nnz
-        num_edges = _int_param(owner, "num_edges", num_edges, 1)
+        num_edges = check_int(owner, "num_edges", num_edges, minimum=1)
         if augmentation_step is None:
             augmentation_step = default_augmentation_step(num_edges, self.graph_.num_nodes,
                                                           self.walk_length)
-        self.augmentation_step_ = _int_param(owner, "augmentation_step", augmentation_step,
-                                             1, self.walk_length)
+        self.augmentation_step_ = check_int(owner, "augmentation_step", augmentation_step,
+                                            minimum=1, maximum=self.walk_length)
         self.num_edges = num_edges
         # walks in flight per thread: fixed, as it shapes the output; tests set
         # 1 to get the pairs of one walk after another
         self.num_lanes = NUM_LANES
         self._states = make_states(self.seed, self.num_threads)
         self._lock = threading.Lock()
-        self._executor = None
-        self._finalizer = None
+        self._runner = ThreadRunner(self.num_threads, "vitegraph-sampler")
         self._staging = None
         self._codes: dict[int, tuple[Partition, np.ndarray]] = {}
 
@@ -113,10 +112,7 @@ class WalkSampler:
 
     def close(self) -> None:
         """Stop the sampler threads and drop the staging buffer."""
-        if self._finalizer is not None:
-            self._finalizer()
-            self._finalizer = None
-        self._executor = None
+        self._runner.close()
         self._staging = None
 
     def __enter__(self):
@@ -124,19 +120,6 @@ class WalkSampler:
 
     def __exit__(self, *exc):
         self.close()
-
-    def _run(self, fn, jobs):
-        if self.num_threads == 1:
-            for job in jobs:
-                fn(*job)
-            return
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=self.num_threads,
-                                                thread_name_prefix="vitegraph-sampler")
-            self._finalizer = weakref.finalize(self, self._executor.shutdown, wait=False)
-        futures = [self._executor.submit(fn, *job) for job in jobs]
-        for f in futures:
-            f.result()
 
     def _code(self, partition: Partition) -> np.ndarray:
         hit = self._codes.get(id(partition))
@@ -160,10 +143,9 @@ class WalkSampler:
     def reseed(self, seed: int) -> None:
         """Restart the thread streams from ``seed`` (e.g. one seed per episode,
         so that a resumed run samples exactly what an uninterrupted one would)."""
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ParameterError("WalkSampler.reseed", "seed", "an int", seed)
+        seed = check_int("WalkSampler.reseed", "seed", seed)
         with self._lock:
-            self.seed = int(seed)
+            self.seed = seed
             self._states = make_states(self.seed, self.num_threads)
 
     def fill(self, pool: SamplePool) -> SamplePool:
@@ -171,8 +153,9 @@ class WalkSampler:
 
         Releases the GIL while sampling.  Returns ``pool``.
         """
-        if not isinstance(pool, SamplePool):
-            raise ParameterError("WalkSampler.fill", "pool", "a SamplePool", type(pool))
+        if not isinstance(pool, SamplePool) or len(pool.columns) != 2:
+            raise ParameterError("WalkSampler.fill", "pool", "a SamplePool of pairs",
+                                 type(pool).__name__)
         g = self.graph_
         part = pool.partition
         if part is not None and part.num_nodes != g.num_nodes:
@@ -200,7 +183,7 @@ class WalkSampler:
                       self.num_lanes, routed, code, P, False, _EMPTY_STARTS, _EMPTY_WALKS,
                       out_h, out_t, out_b, hist)
             jobs = [common + (bounds[t], bounds[t + 1], self._states, t) for t in range(T)]
-            self._run(walk_engine, jobs)
+            self._runner.run(walk_engine, jobs)
             if not routed:
                 pool.offsets[:] = 0
                 pool.offsets[1:] = N
@@ -212,13 +195,13 @@ class WalkSampler:
             cursors = offsets[:-1][None, :] + np.cumsum(hist, axis=0) - hist
             jobs = [(out_h, out_t, out_b, bounds[t], bounds[t + 1], cursors[t],
                      pool.heads, pool.tails) for t in range(T)]
-            self._run(scatter_blocks, jobs)
+            self._runner.run(scatter_blocks, jobs)
             pool.offsets[:] = offsets
         return pool
 
     def sample(self, num_pairs: int) -> tuple[np.ndarray, np.ndarray]:
         """``num_pairs`` pairs as global ids ``(heads, tails)``, in emission order
         (after the pseudo-shuffle).  For tests and tools; training uses :meth:`fill`."""
-        num_pairs = _int_param("WalkSampler.sample", "num_pairs", num_pairs, 1)
+        num_pairs = check_int("WalkSampler.sample", "num_pairs", num_pairs, minimum=1)
         pool = self.fill(SamplePool(num_pairs))
         return pool.heads, pool.tails

@@ -24,12 +24,13 @@ training itself never stores walks (see :class:`vitegraph.sampling.WalkSampler`)
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
+from .._threads import ThreadRunner
+from .._validate import check_float, check_int
 from ..errors import GraphError, ParameterError
 from .alias import build_alias, build_row_alias
 from .rng import make_states
@@ -76,25 +77,6 @@ class WalkGraph:
         """Bytes of the sampling tables built here (not the CSR arrays)."""
         return (self.row_prob.nbytes + self.row_alias.nbytes + self.node_prob.nbytes
                 + self.node_alias.nbytes + self.hub_slot.nbytes + self.hub_bits.nbytes)
-
-
-def _int_param(owner, name, value, lo, hi=None):
-    ok = (not isinstance(value, bool) and isinstance(value, (int, np.integer))
-          and value >= lo and (hi is None or value <= hi))
-    if not ok:
-        rng = f"an int >= {lo}" if hi is None else f"an int in [{lo}, {hi}]"
-        raise ParameterError(owner, name, rng, value)
-    return int(value)
-
-
-def _pos_float(owner, name, value):
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(owner, name, "a positive finite number", value) from None
-    if isinstance(value, bool) or not math.isfinite(x) or x <= 0:
-        raise ParameterError(owner, name, "a positive finite number", value)
-    return x
 
 
 def check_csr(indptr, indices, weights=None, *, sorted_rows=False, owner="WalkGraph"):
@@ -213,16 +195,17 @@ def prepare_walk_graph(indptr, indices, weights=None, *, sorted_rows=False,
                      node_prob, node_alias, strength, hub_slot, hub_bits)
 
 
-def default_augmentation_step(num_edges: int, num_nodes: int, walk_length: int = 40) -> int:
+def default_augmentation_step(num_edges: int, num_nodes: int, walk_length: int) -> int:
     """GraphVite's rule ``floor(ln 1600 / ln(|E| / |V|))``, clipped to ``[1, walk_length]``.
 
     ``num_edges`` is the number of input edges (an undirected edge counts
     once).  A graph with ``|E| <= |V|`` gets ``walk_length``.  BlogCatalog
     (333,983 edges, 10,312 nodes) gives 2, YouTube about 5.
     """
-    num_edges = _int_param("default_augmentation_step", "num_edges", num_edges, 1)
-    num_nodes = _int_param("default_augmentation_step", "num_nodes", num_nodes, 1)
-    walk_length = _int_param("default_augmentation_step", "walk_length", walk_length, 1)
+    owner = "default_augmentation_step"
+    num_edges = check_int(owner, "num_edges", num_edges, minimum=1)
+    num_nodes = check_int(owner, "num_nodes", num_nodes, minimum=1)
+    walk_length = check_int(owner, "walk_length", walk_length, minimum=1)
     ratio = num_edges / num_nodes
     if ratio <= 1.0:
         return walk_length
@@ -234,19 +217,7 @@ def default_augmentation_step(num_edges: int, num_nodes: int, walk_length: int =
 # walk corpora
 
 
-def run_threads(fn, jobs, num_threads):
-    """Run ``fn(*job)`` for every job on ``num_threads`` Python threads (the
-    kernels release the GIL); re-raise the first exception."""
-    if num_threads == 1 or len(jobs) == 1:
-        for job in jobs:
-            fn(*job)
-        return
-    with ThreadPoolExecutor(max_workers=num_threads) as ex:
-        for f in [ex.submit(fn, *job) for job in jobs]:
-            f.result()
-
-
-def random_walks(indptr, indices, weights=None, *, starts=None, walk_length: int = 40,
+def random_walks(indptr, indices, weights=None, *, starts=None, walk_length: int,
                  p: float = 1.0, q: float = 1.0, num_threads: int = 1, seed: int = 0,
                  graph: WalkGraph | None = None) -> np.ndarray:
     """One random walk from each start node: ``int32[len(starts), walk_length + 1]``.
@@ -261,10 +232,10 @@ def random_walks(indptr, indices, weights=None, *, starts=None, walk_length: int
     and table building on repeated calls.
     """
     owner = "random_walks"
-    walk_length = _int_param(owner, "walk_length", walk_length, 1)
-    num_threads = _int_param(owner, "num_threads", num_threads, 1)
-    p = _pos_float(owner, "p", p)
-    q = _pos_float(owner, "q", q)
+    walk_length = check_int(owner, "walk_length", walk_length, minimum=1)
+    num_threads = check_int(owner, "num_threads", num_threads, minimum=1)
+    p = check_float(owner, "p", p, minimum=0, exclusive_minimum=True)
+    q = check_float(owner, "q", q, minimum=0, exclusive_minimum=True)
     second_order = not (p == 1.0 and q == 1.0)
     if graph is None:
         graph = prepare_walk_graph(indptr, indices, weights, sorted_rows=second_order,
@@ -286,7 +257,8 @@ def random_walks(indptr, indices, weights=None, *, starts=None, walk_length: int
              walk_length, 1, 1, NUM_LANES, False, _EMPTY_I64, 1, True, starts, out,
              _EMPTY_I32, _EMPTY_I32, _EMPTY_U8, hist, bounds[t], bounds[t + 1], states, t)
             for t in range(num_threads)]
-    run_threads(walk_engine, jobs, num_threads)
+    with ThreadRunner(num_threads, "vitegraph-walks") as runner:
+        runner.run(walk_engine, jobs)
     return out
 
 

@@ -1,5 +1,8 @@
-"""Solver: episodes over double-buffered pools, workers, lr schedule, checkpoints."""
+"""Solver: ``train()``, the coordinator (episodes, lr schedule, progress, Ctrl-C,
+checkpoints), executors (numba threads, one torch device), partition stores and
+double-buffered pools."""
 
-from .trainer import TrainResult, TrainStats, train
+from .coordinator import TrainStats
+from .trainer import TrainResult, make_config, train
 
-__all__ = ["train", "TrainResult", "TrainStats"]
+__all__ = ["train", "make_config", "TrainResult", "TrainStats"]

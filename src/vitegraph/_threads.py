@@ -1,0 +1,119 @@
+"""Run GIL-releasing (numba ``nogil``) jobs on Python threads: the one runner
+that the samplers, the CPU kernels and the CPU executor share.
+
+Numba's own threading layers are not all safe to enter from several threads at
+once, and vitegraph runs a sampler thread beside the training threads, so all
+parallel work is plain Python threads calling ``nogil`` functions.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Optional, Sequence
+
+
+class ThreadRunner:
+    """``run(fn, jobs)`` calls ``fn(*job)`` for every job, at most ``num_threads``
+    at a time, and returns the results in job order; the first exception is
+    re-raised in the caller.  The calling thread takes a share of the jobs,
+    so ``num_threads = 1`` (or a single job) runs inline with no thread at all.
+    The worker threads are created on first use and kept until :meth:`close`
+    (or garbage collection).
+    """
+
+    def __init__(self, num_threads: int, name: str = "vitegraph"):
+        self.num_threads = max(1, int(num_threads))
+        self.name = name
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._finalizer = None
+
+    def _start(self) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.num_threads - 1,
+                                                thread_name_prefix=self.name)
+            self._finalizer = weakref.finalize(self, self._executor.shutdown, wait=False)
+
+    def run(self, fn: Callable, jobs: Sequence[tuple]) -> list:
+        jobs = list(jobs)
+        if self.num_threads == 1 or len(jobs) <= 1:
+            return [fn(*job) for job in jobs]
+        self._start()
+        # jobs are dealt round-robin to the pool's threads and to this one
+        lanes = [jobs[k::self.num_threads] for k in range(self.num_threads)]
+        index = [list(range(k, len(jobs), self.num_threads)) for k in range(self.num_threads)]
+
+        def lane(k):
+            return [fn(*job) for job in lanes[k]]
+
+        futures = [self._executor.submit(lane, k) for k in range(1, self.num_threads)
+                   if lanes[k]]
+        results: list = [None] * len(jobs)
+        first_error: Optional[BaseException] = None
+        try:
+            for i, r in zip(index[0], lane(0)):
+                results[i] = r
+        except BaseException as exc:  # still wait for the others
+            first_error = exc
+        for k, f in zip(range(1, self.num_threads), futures):
+            try:
+                for i, r in zip(index[k], f.result()):
+                    results[i] = r
+            except BaseException as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+        return results
+
+    def map_dynamic(self, fn: Callable, jobs: Iterable[tuple]) -> list:
+        """As :meth:`run`, but after its first job (job k for thread k) a thread
+        takes the next job left as it finishes one (for jobs of uneven length);
+        results in job order."""
+        jobs = list(jobs)
+        if self.num_threads == 1 or len(jobs) <= 1:
+            return [fn(*job) for job in jobs]
+        self._start()
+        lock = threading.Lock()
+        width = min(self.num_threads, len(jobs))
+        cursor = [width]
+        results: list = [None] * len(jobs)
+
+        def drain(first):
+            i = first
+            while i is not None:
+                results[i] = fn(*jobs[i])
+                with lock:
+                    i = cursor[0] if cursor[0] < len(jobs) else None
+                    cursor[0] += 1
+
+        futures = [self._executor.submit(drain, k) for k in range(1, width)]
+        first_error: Optional[BaseException] = None
+        try:
+            drain(0)
+        except BaseException as exc:
+            first_error = exc
+            with lock:
+                cursor[0] = len(jobs)  # the others stop after their current job
+        for f in futures:
+            try:
+                f.result()
+            except BaseException as exc:
+                first_error = first_error or exc
+                with lock:
+                    cursor[0] = len(jobs)
+        if first_error is not None:
+            raise first_error
+        return results
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+            self._finalizer = None
+        self._executor = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

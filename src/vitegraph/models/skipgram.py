@@ -1,0 +1,246 @@
+"""Node embedding by skip-gram with negative sampling: DeepWalk, LINE, node2vec.
+
+The three share the objective (DESIGN.md section 1: raise ``sigmoid(vertex[u] .
+context[v])`` for positive pairs, lower it for one negative of weight 5 drawn
+from the context partition proportional to ``degree ** 0.75``), the kernels
+(:mod:`vitegraph.kernels.skipgram_numba`, :mod:`~vitegraph.kernels.skipgram_torch`)
+and the walk sampler (:class:`vitegraph.sampling.WalkSampler`); they differ in
+how positives are sampled and, for first-order LINE, in the tables:
+
+==========  ==========================  =========================================
+model       positives                   tables
+==========  ==========================  =========================================
+deepwalk    walks (uniform / weighted)  vertex (head), context (tail)
+line        edges (walk, step 1)        order 2: as DeepWalk; order 1: context
+                                        tied to vertex (one table, both sides)
+node2vec    second-order biased walks   as DeepWalk
+==========  ==========================  =========================================
+
+Defaults are GraphVite's wherever they decide quality; each is declared once,
+in the config sections below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config.schema import AUTO, option
+from ..config.train import TrainConfig, model_field
+from ..errors import ParameterError
+from ..graph import Graph
+from ..graph.convert import as_graph
+from ..sampling import WalkSampler, build_negative_tables, default_augmentation_step
+from .estimator import Estimator
+from .registry import register_model
+from .spec import HEAD, TAIL, DataInfo, Model, Problem, Table
+
+
+# ---------------------------------------------------------------- config sections
+
+@dataclass(frozen=True)
+class SkipGramConfig(TrainConfig):
+    """Options of the skip-gram objective and the walk sampler."""
+
+    weight_decay: float = option(0.005, "float", "L2 decay applied to each touched row, "
+                                 "scaled by the sample weight", minimum=0)
+    num_negative: int = option(1, "int", "negative samples per positive sample", minimum=0,
+                               exclusive_minimum=True)
+    negative_weight: float = option(5.0, "float", "weight of each negative sample's loss",
+                                    minimum=0, exclusive_minimum=True)
+    negative_exponent: float = option(0.75, "float", "negatives are drawn proportional to "
+                                      "degree ** negative_exponent", minimum=0)
+    walk_length: int = option(40, "int", "steps of each random walk (walk_length + 1 nodes)",
+                              minimum=1)
+    augmentation_step: object = option(AUTO, "int", "pairs (c_j, c_j+k) for k = 1..this are "
+                                       "emitted from each walk; auto = floor(ln 1600 / "
+                                       "ln(|E|/|V|)) for walks, 1 for line", minimum=1,
+                                       allow_auto=True)
+    shuffle_base: object = option(AUTO, "int", "pseudo-shuffle stride of each pool chunk; "
+                                  "auto = augmentation_step for line, 1 (off) otherwise",
+                                  minimum=1, allow_auto=True)
+
+
+@dataclass(frozen=True)
+class DeepWalkConfig(SkipGramConfig):
+    """DeepWalk: skip-gram on online random walks."""
+
+    model: str = model_field("deepwalk")
+
+
+@dataclass(frozen=True)
+class LineConfig(SkipGramConfig):
+    """LINE: skip-gram on sampled edges."""
+
+    model: str = model_field("line")
+    order: int = option(2, "int", "proximity order: 2 (vertex . context, as GraphVite) or 1 "
+                        "(vertex . vertex)", choices=(1, 2))
+
+
+@dataclass(frozen=True)
+class Node2VecConfig(SkipGramConfig):
+    """node2vec: skip-gram on second-order biased walks."""
+
+    model: str = model_field("node2vec")
+    p: float = option(1.0, "float", "return parameter: a walk steps back with weight 1/p",
+                      minimum=0, exclusive_minimum=True)
+    q: float = option(1.0, "float", "in-out parameter: a walk moves away with weight 1/q",
+                      minimum=0, exclusive_minimum=True)
+
+
+# ---------------------------------------------------------------- the specs
+
+VERTEX = Table("vertex", HEAD, init="uniform")
+CONTEXT = Table("context", TAIL, init="zeros")
+
+
+class SkipGram(Model):
+    """The shared spec: data is a :class:`~vitegraph.Graph`, one epoch is |E|
+    positive pairs, pairs come from :class:`WalkSampler`, negatives from
+    per-partition alias tables over the context rows."""
+
+    columns = ("head", "tail")
+    primary = "vertex"
+    table_specs = (VERTEX, CONTEXT)
+    walk_auto_step = True   # auto augmentation step by GraphVite's rule (else 1)
+    p = q = 1.0
+
+    def coerce_data(self, data):
+        return as_graph(data)
+
+    def check_data(self, data):
+        if not isinstance(data, Graph):
+            raise ParameterError("train", "graph", "a vitegraph.Graph (see vg.as_graph)",
+                                 type(data).__name__)
+        if data.num_stored_edges == 0:
+            raise ParameterError("train", "graph", "a graph with at least one edge", repr(data))
+        return data
+
+    def describe(self, graph: Graph) -> DataInfo:
+        return DataInfo(num_nodes=graph.num_nodes, epoch_size=graph.num_edges,
+                        partition_weight=graph.weighted_degree,
+                        fingerprint=graph.fingerprint(), vocabulary=graph.vocabulary,
+                        summary=graph.summary())
+
+    def walk_options(self, config) -> tuple[float, float]:
+        return 1.0, 1.0
+
+    def resolve(self, config, info: DataInfo) -> dict:
+        c = config
+        if c.augmentation_step != AUTO:
+            s = c.augmentation_step
+        elif self.walk_auto_step:
+            s = default_augmentation_step(info.epoch_size, info.num_nodes, c.walk_length)
+        else:
+            s = 1
+        if s > c.walk_length:
+            raise ParameterError(c._owner, "augmentation_step", f"at most walk_length "
+                                 f"({c.walk_length})", s)
+        if c.shuffle_base != AUTO:
+            base = c.shuffle_base
+        else:
+            base = 1 if self.walk_auto_step else s
+        return {"augmentation_step": int(s), "shuffle_base": int(base)}
+
+    def prepare(self, graph: Graph, rc, partition) -> Problem:
+        p, q = self.walk_options(rc)
+        negatives = build_negative_tables(partition, graph.weighted_degree,
+                                          rc.negative_exponent)
+        sampler = WalkSampler(graph.indptr, graph.indices, graph.weights,
+                              num_edges=graph.num_edges, walk_length=rc.walk_length,
+                              augmentation_step=rc.augmentation_step,
+                              shuffle_base=rc.shuffle_base, p=p, q=q,
+                              num_threads=rc.num_sampler_threads, seed=rc.seed)
+        return Problem(sampler, {"neg_prob": (negatives.prob, TAIL),
+                                 "neg_alias": (negatives.alias, TAIL)})
+
+    def kernel(self, backend: str, rc):
+        kw = dict(num_negative=rc.num_negative, negative_weight=rc.negative_weight,
+                  weight_decay=rc.weight_decay)
+        if backend == "numba":
+            from ..kernels import skipgram_numba as k
+
+            def run(tables, columns, consts, lr_start, lr_end, rng, threads):
+                return k.train_block(tables["vertex"], tables["context"], columns[0],
+                                     columns[1], consts["neg_prob"], consts["neg_alias"],
+                                     lr_start=lr_start, lr_end=lr_end, states=rng,
+                                     num_threads=threads, **kw)
+        elif backend == "torch":
+            from ..kernels import skipgram_torch as k
+            batch = rc.batch_size
+
+            def run(tables, columns, consts, lr_start, lr_end, rng, threads):
+                return k.train_block(tables["vertex"], tables["context"], columns[0],
+                                     columns[1], consts["neg_prob"], consts["neg_alias"],
+                                     lr_start=lr_start, lr_end=lr_end, generator=rng,
+                                     batch_size=batch, **kw)
+        else:
+            raise ParameterError(self.title, "backend", f"one of {self.backends}", backend)
+        return run
+
+    def score(self, tables, heads, tails):
+        """``vertex[u] . context[v]`` for each pair."""
+        v, c = tables["vertex"], tables["context"]
+        heads, tails = np.asarray(heads), np.asarray(tails)
+        return np.einsum("nd,nd->n", v[heads], c[tails])
+
+
+class DeepWalkModel(SkipGram):
+    name = "deepwalk"
+    title = "DeepWalk"
+    summary = "skip-gram on online random walks (uniform, or weighted on weighted graphs)"
+    Config = DeepWalkConfig
+
+
+class LineModel(SkipGram):
+    name = "line"
+    title = "LINE"
+    summary = "skip-gram on sampled edges; order 2 (vertex . context) or 1 (vertex . vertex)"
+    Config = LineConfig
+    walk_auto_step = False
+
+    def tables(self, config):
+        if config.order == 1:
+            return (VERTEX, Table("context", TAIL, tied_to="vertex"))
+        return (VERTEX, CONTEXT)
+
+
+class Node2VecModel(SkipGram):
+    name = "node2vec"
+    title = "Node2Vec"
+    summary = "skip-gram on second-order biased walks (return p, in-out q)"
+    Config = Node2VecConfig
+
+    def walk_options(self, config):
+        return config.p, config.q
+
+
+DEEPWALK = register_model(DeepWalkModel())
+LINE_MODEL = register_model(LineModel())
+NODE2VEC = register_model(Node2VecModel())
+
+
+# ---------------------------------------------------------------- estimators
+
+class DeepWalk(Estimator):
+    """DeepWalk (Perozzi et al. 2014) as GraphVite trains it: online random
+    walks (uniform, or weighted on weighted graphs) with augmentation, skip-gram
+    with negative sampling on vertex and context tables."""
+
+    model = DEEPWALK
+
+
+class LINE(Estimator):
+    """LINE (Tang et al. 2015): edge sampling; ``order=2`` (vertex . context,
+    as GraphVite) or ``order=1`` (vertex . vertex, which GraphVite lacks)."""
+
+    model = LINE_MODEL
+
+
+class Node2Vec(Estimator):
+    """node2vec (Grover & Leskovec 2016): second-order biased walks with return
+    parameter ``p`` and in-out parameter ``q``, sampled by rejection with
+    O(|V| + |E|) memory (no per-edge alias tables)."""
+
+    model = NODE2VEC

@@ -1,0 +1,244 @@
+"""The coordinator: episodes, the learning-rate schedule, progress, Ctrl-C,
+checkpoints and resume.  It knows no model and no hardware: it asks the
+sampler for pools (through the double-buffered :class:`PoolPipeline`), turns
+each pool and the block schedule into :class:`BlockTask` rounds, and hands
+them to an :class:`~vitegraph.solver.executors.Executor`.
+
+Learning rate: linear in the global sample index ``t`` over the whole run,
+``lr(t) = lr0 * max(lr_floor, 1 - t / total)``.  The blocks of one round are
+trained at the same time, so each gets the ramp of the round's span
+``[t, t + samples of the round)``.
+
+Random streams belong to blocks: block (i, j) of episode e draws its
+negatives from a stream seeded by (seed, e, i * P + j), and the sampler's
+stream by (seed, e).  So every episode is a function of the seed, the episode
+and the schedule alone: a resumed run trains exactly what an uninterrupted one
+would, and the number of workers does not enter (with one thread per block).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ..sampling import SamplePool
+from ..sampling.rng import splitmix64
+from .executors import BlockTask, Executor
+from .pipeline import PoolPipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainStats:
+    """What a run did and how fast."""
+
+    samples: int = 0
+    seconds: float = 0.0
+    setup_seconds: float = 0.0
+    train_seconds: float = 0.0        # executor busy with episodes (wall)
+    fill_seconds: float = 0.0         # producer busy (overlaps training)
+    wait_seconds: float = 0.0         # executor idle, waiting for a pool
+    episodes: int = 0
+    resumed_from_episode: int = 0
+    loss_history: list = field(default_factory=list)   # mean loss per episode
+    worker_busy_seconds: list = field(default_factory=list)  # per worker, inside kernels
+    partition_loads: int = 0
+    partition_evictions: int = 0
+
+    @property
+    def samples_per_second(self) -> float:
+        loop = self.seconds - self.setup_seconds
+        return self.samples / loop if loop > 0 else 0.0
+
+    @property
+    def worker_utilisation(self) -> list:
+        """Each worker's busy share of the wall time of the training loop
+        (everything after setup, waits for the sampler included)."""
+        loop = self.seconds - self.setup_seconds
+        if loop <= 0:
+            return [0.0 for _ in self.worker_busy_seconds]
+        return [b / loop for b in self.worker_busy_seconds]
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["samples_per_second"] = self.samples_per_second
+        d["worker_utilisation"] = self.worker_utilisation
+        return d
+
+
+class LrSchedule:
+    """``lr(t) = lr0 * max(floor, 1 - t / total)`` over global sample index t."""
+
+    def __init__(self, lr0: float, floor: float, total: int):
+        self.lr0, self.floor, self.total = float(lr0), float(floor), max(int(total), 1)
+
+    def __call__(self, t: int) -> float:
+        return self.lr0 * max(self.floor, 1.0 - t / self.total)
+
+
+@dataclass(frozen=True)
+class EpisodePlan:
+    """``num_episodes`` pools of ``episode_size`` samples covering at least
+    ``requested`` samples (rounded up by less than one sample per pool)."""
+
+    requested: int
+    num_episodes: int
+    episode_size: int
+
+    @classmethod
+    def cover(cls, total: int, episode_size: int) -> "EpisodePlan":
+        n = max(1, math.ceil(total / episode_size))
+        return cls(int(total), n, math.ceil(total / n))
+
+    @property
+    def total(self) -> int:
+        return self.num_episodes * self.episode_size
+
+
+def stream_seed(seed: int, episode: int, stream: int) -> int:
+    """Independent 63-bit seeds per (run seed, episode, stream); stream 0 is the
+    sampler, stream 1 + b block b = i * P + j."""
+    x = int(splitmix64(np.uint64(seed) * np.uint64(1000003) + np.uint64(episode)))
+    return int(splitmix64(np.uint64(x ^ (stream * 0x9E3779B97F4A7C15 & (2**64 - 1))))) >> 1
+
+
+def block_tasks(pool: SamplePool, rounds: Sequence[Sequence[tuple]], t0: int,
+                lr: LrSchedule, seed: int, episode: int) -> list[list[BlockTask]]:
+    """The episode's rounds as tasks: blocks with samples, their round slot, the
+    round's lr ramp, their own random seeds."""
+    sizes = pool.block_sizes()
+    P = pool.num_partitions
+    out = []
+    t = t0
+    for blocks in rounds:
+        live = [(slot, i, j) for slot, (i, j) in enumerate(blocks) if sizes[i, j] > 0]
+        n = int(sum(sizes[i, j] for _, i, j in live))
+        if n:
+            lr0, lr1 = lr(t), lr(t + n)
+            out.append([BlockTask(i, j, slot, lr0, lr1, stream_seed(seed, episode, 1 + i * P + j))
+                        for slot, i, j in live])
+        t += n
+    return out
+
+
+class Interrupt:
+    """With a checkpoint to write, turn SIGINT into a flag checked after each
+    episode, so Ctrl-C stops at a consistent point and saves.  Without one (or
+    off the main thread) Ctrl-C raises at once, as usual."""
+
+    def __init__(self, enabled: bool):
+        self.requested = False
+        self._enabled = enabled
+        self._old = None
+
+    def __enter__(self):
+        if self._enabled and threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.requested:  # second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("interrupt: stopping after the current episode (Ctrl-C again to abort)")
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+class Coordinator:
+    """Runs the episodes of a plan; see the module docstring.
+
+    ``fill(pool, episode)`` fills a pool (the producer side); ``save(tables,
+    episodes_done)`` writes a checkpoint (None: no checkpoints, Ctrl-C raises
+    at once) at the end of an episode when ``checkpoint_every`` seconds have
+    passed since the last one (0: every episode), and when interrupted.
+    """
+
+    def __init__(self, *, executor: Executor, fill: Callable, pools: list[SamplePool],
+                 rounds, plan: EpisodePlan, lr: LrSchedule, seed: int, stats: TrainStats,
+                 save: Optional[Callable] = None, checkpoint_every: float = 60.0,
+                 progress: bool = False):
+        self.executor = executor
+        self.fill = fill
+        self.pools = pools
+        self.rounds = rounds
+        self.plan = plan
+        self.lr = lr
+        self.seed = seed
+        self.stats = stats
+        self.save = save
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+
+    def run(self, start_episode: int) -> dict:
+        """Train episodes ``start_episode ..``; returns the tables (partition
+        order).  Raises KeyboardInterrupt after saving when interrupted."""
+        plan, stats = self.plan, self.stats
+        bar = _progress(self.progress, plan.total, start_episode * plan.episode_size)
+        pipeline = PoolPipeline(self.fill, self.pools, range(start_episode, plan.num_episodes))
+        episode = start_episode
+        interrupted = saved = False
+        tables = None
+        last_save = time.perf_counter()
+        try:
+            with Interrupt(self.save is not None) as stop:
+                for episode, pool, _ in pipeline:
+                    t = time.perf_counter()
+                    tasks = block_tasks(pool, self.rounds, episode * plan.episode_size,
+                                        self.lr, self.seed, episode)
+                    res = self.executor.train_episode(pool, tasks)
+                    stats.train_seconds += time.perf_counter() - t
+                    stats.samples += res.count
+                    stats.loss_history.append(res.loss / max(res.count, 1))
+                    stats.episodes += 1
+                    if bar is not None:
+                        bar.update(res.count)
+                        bar.set_postfix(loss=f"{res.loss / max(res.count, 1):.4f}",
+                                        refresh=False)
+                    done = episode + 1
+                    if done == plan.num_episodes:
+                        break  # finished: a late Ctrl-C does not throw the result away
+                    due = time.perf_counter() - last_save >= self.checkpoint_every
+                    if self.save is not None and (due or stop.requested):
+                        self.save(self.executor.tables(), done)
+                        saved = True
+                        last_save = time.perf_counter()
+                    if stop.requested:
+                        interrupted = True
+                        break
+        finally:
+            pipeline.close()
+            tables = self.executor.tables()
+            counters = self.executor.counters
+            self.executor.close()
+            if bar is not None:
+                bar.close()
+            stats.fill_seconds = pipeline.fill_seconds
+            stats.wait_seconds = pipeline.wait_seconds
+            stats.worker_busy_seconds = counters.get("worker_busy_seconds", [])
+            stats.partition_loads = counters.get("partition_loads", 0)
+            stats.partition_evictions = counters.get("partition_evictions", 0)
+        if interrupted:
+            if saved:
+                log.warning("interrupted after episode %d of %d; checkpoint saved",
+                            episode + 1, plan.num_episodes)
+            raise KeyboardInterrupt
+        return tables
+
+
+def _progress(enabled: bool, total: int, initial: int):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, unit="sample", unit_scale=True,
+                desc="training", dynamic_ncols=True, smoothing=0.1)
