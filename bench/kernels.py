@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from vitegraph.kernels import numba_sgd
+from vitegraph.kernels import skipgram_numba as numba_sgd
 from vitegraph.sampling.alias import build_alias
 from vitegraph.sampling.rng import make_states
 
@@ -132,7 +132,7 @@ def main(argv=None):
             torch = None
             print("\n(torch not installed: torch kernel skipped)")
         if torch is not None:
-            from vitegraph.kernels import torch_sgd
+            from vitegraph.kernels import skipgram_torch as torch_sgd
             torch.set_num_threads(args.torch_threads)
             n = min(args.torch_samples, args.samples)
             tbest = {}

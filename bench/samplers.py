@@ -176,12 +176,14 @@ def main(argv=None):
     configs.append(dict(name="deepwalk s=5 P=4, 2 threads", s=5, P=4, p=1.0, q=1.0, T=2))
     parts = {P: partition_nodes(deg, P) for P in (1, 4)}
     for c in configs:  # compile every kernel variant before memory is traced
-        WalkSampler(indptr, indices, None, augmentation_step=c["s"], p=c["p"], q=c["q"],
+        WalkSampler(indptr, indices, None, walk_length=WALK_LENGTH, augmentation_step=c["s"],
+                    shuffle_base=1, p=c["p"], q=c["q"],
                     num_threads=c["T"]).fill(SamplePool(1000, parts[c["P"]]))
     state = []
     for c in configs:
         tracemalloc.start()
-        sampler = WalkSampler(indptr, indices, None, num_edges=num_edges, augmentation_step=c["s"],
+        sampler = WalkSampler(indptr, indices, None, num_edges=num_edges,
+                              walk_length=WALK_LENGTH, augmentation_step=c["s"], shuffle_base=1,
                               p=c["p"], q=c["q"], num_threads=c["T"], seed=1)
         pool = SamplePool(args.pairs, parts[c["P"]] if c["P"] > 1 else None)
         sampler.fill(SamplePool(1000, pool.partition))  # compile / warm
@@ -209,7 +211,8 @@ def main(argv=None):
     cap_block = 1_000_000
     streams = []
     for t in range(threads):
-        sm = WalkSampler(indptr, indices, None, num_edges=num_edges, seed=100 + t)
+        sm = WalkSampler(indptr, indices, None, num_edges=num_edges, walk_length=WALK_LENGTH,
+                         augmentation_step=None, shuffle_base=1, p=1.0, q=1.0, seed=100 + t)
         h, tl = sm.sample(int(cap_block * 16 / threads * 1.4))
         streams.append((part4.part_of[h] * 4 + part4.part_of[tl]).astype(np.int8))
     share = np.bincount(np.concatenate(streams), minlength=16) / sum(s.size for s in streams)

@@ -271,3 +271,50 @@ def test_partitioned_line_first_order_uses_both_workers(planted):
     assert m.config_.num_workers == 2 and m.config_.threads_per_block == 1
     assert len(m.stats_.worker_busy_seconds) == 2
     assert accuracy(m.embeddings_.vectors, labels) >= THRESHOLD
+
+
+def test_block_tasks_cover_each_block_once_in_passes():
+    """Passes over the schedule: pass c trains the c-th slice of every block;
+    the slices cover each block exactly once, lr ramps follow the sample index,
+    and every (pass, block) has its own seed."""
+    from vitegraph.partition import orthogonal_rounds, partition_nodes
+    from vitegraph.sampling import SamplePool
+    from vitegraph.solver.coordinator import LrSchedule, block_tasks
+    rng = np.random.default_rng(0)
+    part = partition_nodes(rng.integers(1, 9, 60), 3)
+    pool = SamplePool(5000, part).route(rng.integers(0, 60, (2, 5000)))
+    lr = LrSchedule(0.1, 1e-4, 50_000)
+    for passes in (1, 4):
+        tasks = block_tasks(pool, orthogonal_rounds(3, 3), 10_000, lr, seed=1, episode=2,
+                            passes=passes)
+        covered = np.zeros((3, 3), dtype=np.int64)
+        ramps = [(t.lr_start, t.lr_end) for r in tasks for t in r]
+        for r in tasks:
+            assert len({t.lr_start for t in r}) == 1      # a round shares its ramp
+            for t in r:
+                assert t.hi > t.lo
+                covered[t.i, t.j] += t.hi - t.lo
+        np.testing.assert_array_equal(covered, pool.block_sizes())
+        assert all(a >= b for a, b in ramps) and ramps[0][0] == lr(10_000)
+        seeds = [t.seed for r in tasks for t in r]
+        assert len(set(seeds)) == len(seeds) == 9 * passes
+
+
+def test_dependencies_follow_shared_partitions():
+    """A block waits for the last earlier block that touches one of its
+    partitions (of the same table), and for nothing else."""
+    from vitegraph.models import get_model
+    from vitegraph.solver.executors import BlockTask, dependencies
+    from vitegraph.solver.store import Layout
+
+    def task(i, j, slot=0):
+        return BlockTask(i, j, slot, 0.1, 0.1, 0, 0, 1)
+
+    offsets = np.array([0, 10, 20, 30, 40])
+    two = Layout(get_model("deepwalk").tables(vg.TrainConfig()), offsets, 4, 1)
+    tasks = [task(0, 1), task(1, 2), task(2, 1), task(3, 3), task(0, 3)]
+    # vertex partitions (rows) and context partitions (columns) are separate
+    assert dependencies(tasks, two) == [set(), set(), {0}, set(), {0, 3}]
+    one = Layout(get_model("line").tables(vg.TrainConfig(model="line", order=1)), offsets, 2, 1)
+    # one table: (1, 2) shares partition 1 with (0, 1)
+    assert dependencies(tasks, one) == [set(), {0}, {1}, set(), {0, 3}]

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "deepwalk"
 
-# samples per row of a partition in one block of an auto-sized episode (P > 1)
-EPISODE_ROW_SAMPLES = 8
+# samples per row of a partition that one pass over the schedule gives a block (P > 1)
+PASS_ROW_SAMPLES = 4
 
 
 def model_field(name: str):
@@ -68,8 +68,7 @@ class TrainConfig:
                                          "auto = CPU count", minimum=1, allow_auto=True)
     episode_size: object = option(AUTO, "int", "positive samples per pool (the "
                                   "double-buffered unit of sampling and training); auto = "
-                                  "about 1/20 of the run, between 2**16 and 2**24, and "
-                                  "with partitions at most 8 * P * rows",
+                                  "about 1/20 of the run, between 2**16 and 2**24",
                                   minimum=1, allow_auto=True)
     backend: str = option(AUTO, "str", "training kernels: numba (CPU) or torch (CPU or GPU); "
                           "auto = torch on a visible CUDA GPU, else numba",
@@ -214,17 +213,20 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
         # ~20 pools per run so the lr ramp and progress are smooth, at most 2**24
         # samples (2 pools of int32 pairs = 256 MiB), at least 2**16
         episode = int(min(max(total // 20, 1 << 16), 1 << 24))
-        if parts > 1:
-            # a pool's samples are trained block by block: keep each block's burst
-            # to about 8 samples per row of its partition, or rows drift against
-            # the one partition their negatives come from (BlogCatalog, P = 4:
-            # first-order LINE loses 1.5 Micro-F1 at 10% with 20 pools a run)
-            episode = min(episode, max(1 << 16, EPISODE_ROW_SAMPLES * parts * info.num_nodes))
     else:
         episode = c.episode_size
+    passes = 1
+    if parts > 1:
+        # a pool's samples are trained block by block: in passes over the
+        # schedule, each giving a block about 4 samples per row of its partition,
+        # or rows drift against the one partition their negatives come from
+        # (BlogCatalog, P = 4: first-order LINE loses 1.5 Micro-F1 at 10% when a
+        # pool is trained in one pass)
+        passes = max(1, round(episode / (PASS_ROW_SAMPLES * parts * info.num_nodes)))
     values = dict(num_partitions=int(parts), num_workers=int(workers),
                   threads_per_block=int(per_block), num_sampler_threads=int(samplers),
-                  episode_size=int(episode), backend=backend, device=device,
+                  episode_size=int(episode), passes=int(passes), backend=backend,
+                  device=device,
                   device_memory=c.device_memory,
                   total_samples=total, shared_rows=bool(shared), round_width=int(width))
     model_values = model.resolve(c, info)

@@ -9,9 +9,13 @@ Learning rate: linear in the global sample index ``t`` over the whole run,
 trained at the same time, so each gets the ramp of the round's span
 ``[t, t + samples of the round)``.
 
-Random streams belong to blocks: block (i, j) of episode e draws its
-negatives from a stream seeded by (seed, e, i * P + j), and the sampler's
-stream by (seed, e).  So every episode is a function of the seed, the episode
+With P > 1 a pool is trained in ``passes`` passes over the schedule, each
+giving every block a slice of its samples, so that no block trains long on
+one pair of partitions (see :func:`block_tasks`).
+
+Random streams belong to blocks: block (i, j) of episode e, pass c draws its
+negatives from a stream seeded by (seed, e, 1 + (c P + i) P + j), and the
+sampler's stream by (seed, e, 0).  So every episode is a function of the seed, the episode
 and the schedule alone: a resumed run trains exactly what an uninterrupted one
 would, and the number of workers does not enter (with one thread per block).
 """
@@ -111,21 +115,30 @@ def stream_seed(seed: int, episode: int, stream: int) -> int:
 
 
 def block_tasks(pool: SamplePool, rounds: Sequence[Sequence[tuple]], t0: int,
-                lr: LrSchedule, seed: int, episode: int) -> list[list[BlockTask]]:
-    """The episode's rounds as tasks: blocks with samples, their round slot, the
-    round's lr ramp, their own random seeds."""
+                lr: LrSchedule, seed: int, episode: int, passes: int = 1
+                ) -> list[list[BlockTask]]:
+    """The episode's rounds as tasks: ``passes`` passes over the schedule, pass
+    c training the c-th of ``passes`` equal slices of every block; each task
+    with its round slot, the round's lr ramp and a random seed of its own."""
     sizes = pool.block_sizes()
     P = pool.num_partitions
     out = []
     t = t0
-    for blocks in rounds:
-        live = [(slot, i, j) for slot, (i, j) in enumerate(blocks) if sizes[i, j] > 0]
-        n = int(sum(sizes[i, j] for _, i, j in live))
-        if n:
-            lr0, lr1 = lr(t), lr(t + n)
-            out.append([BlockTask(i, j, slot, lr0, lr1, stream_seed(seed, episode, 1 + i * P + j))
-                        for slot, i, j in live])
-        t += n
+    for c in range(passes):
+        for blocks in rounds:
+            live = []
+            for slot, (i, j) in enumerate(blocks):
+                lo, hi = sizes[i, j] * c // passes, sizes[i, j] * (c + 1) // passes
+                if hi > lo:
+                    live.append((slot, i, j, int(lo), int(hi)))
+            n = int(sum(hi - lo for *_, lo, hi in live))
+            if n:
+                lr0, lr1 = lr(t), lr(t + n)
+                out.append([BlockTask(i, j, slot, lr0, lr1,
+                                      stream_seed(seed, episode, 1 + (c * P + i) * P + j),
+                                      lo, hi)
+                            for slot, i, j, lo, hi in live])
+            t += n
     return out
 
 
@@ -166,6 +179,7 @@ class Coordinator:
 
     def __init__(self, *, executor: Executor, fill: Callable, pools: list[SamplePool],
                  rounds, plan: EpisodePlan, lr: LrSchedule, seed: int, stats: TrainStats,
+                 passes: int = 1,
                  save: Optional[Callable] = None, checkpoint_every: float = 60.0,
                  progress: bool = False):
         self.executor = executor
@@ -175,6 +189,7 @@ class Coordinator:
         self.plan = plan
         self.lr = lr
         self.seed = seed
+        self.passes = passes
         self.stats = stats
         self.save = save
         self.checkpoint_every = checkpoint_every
@@ -195,7 +210,7 @@ class Coordinator:
                 for episode, pool, _ in pipeline:
                     t = time.perf_counter()
                     tasks = block_tasks(pool, self.rounds, episode * plan.episode_size,
-                                        self.lr, self.seed, episode)
+                                        self.lr, self.seed, episode, self.passes)
                     res = self.executor.train_episode(pool, tasks)
                     stats.train_seconds += time.perf_counter() - t
                     stats.samples += res.count

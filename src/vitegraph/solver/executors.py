@@ -8,9 +8,11 @@ any executor and any number of workers give bitwise the tables of the serial
 run of the same schedule (the blocks of a round touch disjoint rows, and each
 block's random stream is its own).
 
-- :class:`NumbaExecutor` (CPU): the blocks of a round are taken by
-  ``num_workers // threads_per_block`` Python threads, each calling the
-  model's numba kernel (GIL released) with ``threads_per_block`` Hogwild threads.
+- :class:`NumbaExecutor` (CPU): ``num_workers // threads_per_block`` Python
+  threads take blocks in the schedule's order, each as soon as the earlier
+  blocks it shares a partition with are done (no barrier between rounds), and
+  call the model's numba kernel (GIL released) with ``threads_per_block``
+  Hogwild threads.
 - :class:`TorchExecutor` (one torch device): blocks run one after another
   through the model's torch kernel; a :class:`DeviceStore` keeps the partitions
   on the device (all of them, or as many as ``device_memory`` allows).
@@ -34,7 +36,7 @@ from ..sampling.rng import make_states
 
 @dataclass(frozen=True)
 class BlockTask:
-    """One block of one round: partitions (i, j), round slot, lr ramp, seed."""
+    """Samples ``[lo, hi)`` of block (i, j) in a round: round slot, lr ramp, seed."""
 
     i: int
     j: int
@@ -42,6 +44,11 @@ class BlockTask:
     lr_start: float
     lr_end: float
     seed: int
+    lo: int
+    hi: int
+
+    def columns(self, pool: SamplePool) -> tuple:
+        return tuple(col[self.lo:self.hi] for col in pool.block(self.i, self.j))
 
 
 @dataclass
@@ -85,7 +92,7 @@ class NumbaExecutor(Executor):
     def _train_block(self, pool: SamplePool, task: BlockTask):
         t0 = time.perf_counter()
         tables, consts = self.store.block(task.i, task.j, task.slot)
-        columns = pool.block(task.i, task.j)
+        columns = task.columns(pool)
         states = make_states(task.seed, self.threads_per_block)
         st = self.kernel(tables, columns, consts, task.lr_start, task.lr_end, states,
                          self.threads_per_block)
@@ -96,15 +103,17 @@ class NumbaExecutor(Executor):
         return st
 
     def train_episode(self, pool, rounds):
-        loss, count = 0.0, 0
+        tasks = [t for r in rounds for t in r]
         self.store.begin_episode()
-        for tasks in rounds:
-            for st in self._runner.map_dynamic(self._train_block,
-                                               [(pool, t) for t in tasks]):
-                loss += st.loss
-                count += st.num_samples
+        if self.num_workers == 1 or len(tasks) <= 1:
+            results = [self._train_block(pool, t) for t in tasks]
+        else:
+            results = _run_in_order_of_conflicts(self._runner, self.num_workers, tasks,
+                                                 self.store.layout,
+                                                 lambda t: self._train_block(pool, t))
         self.store.end_episode()
-        return EpisodeResult(loss, count)
+        return EpisodeResult(float(sum(st.loss for st in results)),
+                             int(sum(st.num_samples for st in results)))
 
     def tables(self):
         return self.store.tables()
@@ -133,7 +142,7 @@ class TorchExecutor(Executor):
         torch = self.torch
         pin = self.device.type == "cuda"
         out = []
-        for col in pool.block(task.i, task.j):
+        for col in task.columns(pool):
             t = torch.from_numpy(col)
             if pin:
                 t = t.pin_memory()
@@ -162,6 +171,75 @@ class TorchExecutor(Executor):
     @property
     def counters(self):
         return {"worker_busy_seconds": [self._busy], **self.store.counters}
+
+
+def dependencies(tasks: Sequence[BlockTask], layout) -> list[set]:
+    """For each task (in the schedule's serial order), the earlier tasks it must
+    wait for: the last earlier writer of each resource it writes."""
+    last: dict = {}
+    out = []
+    for k, t in enumerate(tasks):
+        deps = set()
+        for r in layout.resources(t.i, t.j, t.slot):
+            if r in last:
+                deps.add(last[r])
+            last[r] = k
+        out.append(deps)
+    return out
+
+
+def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
+                               tasks: Sequence[BlockTask], layout, train: Callable) -> list:
+    """Train ``tasks`` on ``num_workers`` threads, each taking the first task (in
+    serial order) whose conflicting predecessors are done.  No round barrier:
+    a worker moves on to the next round's block as soon as the blocks it
+    conflicts with are finished, and the result is bitwise that of the serial
+    order (blocks that share no resource commute)."""
+    deps = dependencies(tasks, layout)
+    n = len(tasks)
+    done = [False] * n
+    started = [False] * n
+    results: list = [None] * n
+    cond = threading.Condition()
+    state = {"first": 0, "failed": False}
+    lookahead = 4 * num_workers + 8   # how far past the first unstarted task to look
+
+    def pick():
+        first = state["first"]
+        while first < n and started[first]:
+            first += 1
+        state["first"] = first
+        for k in range(first, min(n, first + lookahead)):
+            if not started[k] and all(done[d] for d in deps[k]):
+                return k
+        return None
+
+    def work(_):
+        while True:
+            with cond:
+                while True:
+                    if state["failed"] or state["first"] >= n:
+                        return
+                    k = pick()
+                    if k is not None:
+                        started[k] = True
+                        break
+                    if state["first"] >= n:
+                        return
+                    cond.wait()
+            try:
+                results[k] = train(tasks[k])
+            except BaseException:
+                with cond:
+                    state["failed"] = True
+                    cond.notify_all()
+                raise
+            with cond:
+                done[k] = True
+                cond.notify_all()
+
+    runner.run(work, [(w,) for w in range(num_workers)])
+    return results
 
 
 def make_executor(rc, model, layout, tables: dict, constants: dict) -> Executor:

@@ -65,6 +65,18 @@ class Layout:
     def rows(self, p: int) -> slice:
         return slice(int(self.offsets[p]), int(self.offsets[p + 1]))
 
+    def resources(self, i: int, j: int, slot: int) -> set:
+        """What block (i, j) in round slot ``slot`` writes: ``(table, partition)``
+        of every stored partitioned table it sees, and its lane copies of the
+        GLOBAL tables.  Two blocks that share none commute."""
+        out = set()
+        for t in self.tables:
+            if t.role == GLOBAL:
+                out.add(("lanes of slot", slot))
+            else:
+                out.add((self.source(t), self.part_for(t, i, j)))
+        return out
+
     def block_views(self, i: int, j: int, slot: int, partition, copies: Mapping,
                     constants: Mapping) -> tuple[dict, dict]:
         """``(tables, constants)`` of block (i, j) in round slot ``slot``:

@@ -145,9 +145,6 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     layout = Layout(tuple(specs), part.offsets.astype(np.int64),
                     num_slots=max(len(r) for r in rounds),
                     threads_per_block=rc.threads_per_block)
-    problem = model.prepare(data, rc, part)
-    pools = [SamplePool(plan.episode_size, part if P > 1 else None, model.columns)
-             for _ in range(2)]
 
     # -- tables: fresh or from the checkpoint, in partition order
     cfg_dict = rc.to_dict()
@@ -169,7 +166,10 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
             for t in layout.storage:
                 if t.role != GLOBAL:
                     tables[t.name] = tables[t.name][part.order]
-    executor = make_executor(rc, model, layout, tables, problem.constants)
+
+    problem = model.prepare(data, rc, part)
+    pools = [SamplePool(plan.episode_size, part if P > 1 else None, model.columns)
+             for _ in range(2)]
 
     def fill(pool, episode):
         problem.sampler.reseed(stream_seed(rc.seed, episode, 0))
@@ -182,11 +182,13 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
                 current, episodes_done, episodes_done * plan.episode_size, cfg_dict,
                 info.fingerprint, {"loss_history": stats.loss_history}))
 
-    stats.setup_seconds = time.perf_counter() - t_start
-    coordinator = Coordinator(executor=executor, fill=fill, pools=pools, rounds=rounds,
-                              plan=plan, lr=lr, seed=rc.seed, stats=stats, save=save,
-                              checkpoint_every=checkpoint_every, progress=rc.progress)
     try:
+        executor = make_executor(rc, model, layout, tables, problem.constants)
+        stats.setup_seconds = time.perf_counter() - t_start
+        coordinator = Coordinator(executor=executor, fill=fill, pools=pools, rounds=rounds,
+                                  plan=plan, lr=lr, seed=rc.seed, stats=stats,
+                                  passes=rc.passes, save=save,
+                                  checkpoint_every=checkpoint_every, progress=rc.progress)
         tables = coordinator.run(start_episode)
     finally:
         problem.close()
