@@ -163,13 +163,17 @@ def test_config_shapes(tmp_path, capsys, text, message):
     assert message in capsys.readouterr().err
 
 
-def test_resume_needs_a_checkpoint(tmp_path, small_graph, capsys):
+def test_resume_needs_a_checkpoint(tmp_path, small_graph, capsys, caplog):
     cfg = write_config(tmp_path / "run.yaml", small_graph, tmp_path / "o")
     assert main(["run", str(cfg), "--resume", "--set", "output.checkpoint=false"]) == 1
     assert "--resume needs output.checkpoint: true" in capsys.readouterr().err
+    # --resume with no checkpoint says that it starts from the beginning
     assert main(["embed", str(small_graph / "edges.txt"), "-o", str(tmp_path / "e.npz"),
-                 "--resume"]) == 1
-    assert "--checkpoint" in capsys.readouterr().err
+                 "--resume", "--epochs", "5"]) == 0
+    assert "no checkpoint at" in caplog.text
+    assert main(["embed", str(small_graph / "edges.txt"), "-o", str(tmp_path / "e.npz"),
+                 "--resume", "--no-checkpoint"]) == 1
+    assert "--no-checkpoint" in capsys.readouterr().err
 
 
 def test_quiet_after_subcommand(tmp_path, small_graph, capsys):
@@ -210,7 +214,7 @@ def test_interrupted_run_leaves_no_half_outputs_and_resumes(tmp_path, small_grap
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "embeddings.npz",
                                                      "results.json"]
     res = json.loads((out / "results.json").read_text())
-    assert res["training"]["resumed_from_episode"] == 2
+    assert res["training"]["resumed_from_episode"] == 1  # Ctrl-C as episode 2 began
 
 
 def test_new_writes_a_valid_template(tmp_path, capsys, small_graph):

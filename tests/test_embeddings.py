@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vitegraph.embeddings import Embeddings
-from vitegraph.errors import InputFormatError, ParameterError, UnknownNodeError
+from vitegraph.errors import InputFormatError, OutputError, ParameterError, UnknownNodeError
 from vitegraph.graph import Vocabulary
 
 
@@ -58,7 +58,7 @@ def test_word2vec_roundtrip_and_gensim(tmp_path, emb, binary):
 
 def test_word2vec_rejects_names_with_spaces(tmp_path):
     e = Embeddings(np.zeros((1, 2), np.float32), Vocabulary(np.array(["a b"]), 1))
-    with pytest.raises(ParameterError, match="without whitespace"):
+    with pytest.raises(OutputError, match="cannot hold the node name 'a b'"):
         e.to_word2vec(tmp_path / "x.txt")
     assert not (tmp_path / "x.txt").exists()
 

@@ -65,9 +65,18 @@ def test_weighted_columns(tmp_path):
         vg.read_edgelist(write(tmp_path, "0 1\n", "u.txt"), weighted=True)
 
 
-def test_float_looking_names_are_strings(tmp_path):
-    g = vg.read_edgelist(write(tmp_path, "1.5 2.5\n2.5 3\n"))
+def test_non_integer_numeric_ids_are_an_error_unless_strings(tmp_path):
+    """'2.5' among integer ids is more likely a typo than a name: an error
+    naming the line, instead of silently turning every id into a string."""
+    path = write(tmp_path, "0 1\n1 2\n2 2.5\n")
+    with pytest.raises(InputFormatError, match=r"line 3: node id '2.5' is a number but not "
+                                               r"an integer; pass node_type='str'"):
+        vg.read_edgelist(path)
+    g = vg.read_edgelist(write(tmp_path, "1.5 2.5\n2.5 3\n", "f.txt"), node_type="str")
     assert g.node_names.tolist() == ["1.5", "2.5", "3"]
+    # negative integers are integer names like any other
+    g = vg.read_edgelist(write(tmp_path, "0 1\n1 -1\n", "n.txt"))
+    assert g.node_names.tolist() == [-1, 0, 1]
 
 
 def test_string_ids_and_numeric_looking_names(tmp_path):
@@ -247,3 +256,68 @@ def test_blogcatalog_mat_equals_edgelist(data_dir):
     L2 = vg.read_mat_labels(d / "blogcatalog.mat", g2)
     assert L1.num_classes == L2.num_classes == 39
     assert (L1.matrix != L2.matrix).nnz == 0 and L1.matrix.nnz == 14476
+
+
+# ---------------------------------------------------------------- silent failures
+
+def test_duplicates_sum_on_an_unweighted_file_counts_lines(tmp_path):
+    path = write(tmp_path, "0 1\n1 2\n2 1\n1 2\n2 0\n")
+    g = vg.read_edgelist(path, duplicates="sum")
+    assert g.is_weighted and g.num_edges == 3
+    assert g.weights[g.indptr[1]:g.indptr[2]].tolist() == [1.0, 3.0]   # 1-0 once, 1-2 three times
+    assert not vg.read_edgelist(path).is_weighted                      # auto: first
+    assert not vg.read_edgelist(write(tmp_path, "0 1\n1 2\n", "u.txt"),
+                                duplicates="sum").is_weighted          # nothing repeats
+
+
+@pytest.mark.parametrize("text,names", [
+    ("source,target\n0,1\n1,2\n", [0, 1, 2]),
+    ("u v w\n0 1 0.5\n1 2 2\n", [0, 1, 2]),
+    ("# comment\nfrom\tto\n5\t6\n", [5, 6]),
+])
+def test_header_lines_are_detected(tmp_path, text, names):
+    g = vg.read_edgelist(write(tmp_path, text))
+    assert g.node_names.tolist() == names
+
+
+def test_header_option_and_line_numbers_after_a_header(tmp_path):
+    path = write(tmp_path, "a b\nx y\n")        # string names: a header cannot be told
+    assert vg.read_edgelist(path).num_nodes == 4
+    assert vg.read_edgelist(path, header=True).node_names.tolist() == ["x", "y"]
+    with pytest.raises(InputFormatError, match=r"line 3: edge weight 1e\+40 is too large"):
+        vg.read_edgelist(write(tmp_path, "u,v,w\n0,1,1\n1,2,1e40\n", "h.csv"))
+    with pytest.raises(ParameterError, match="'header'"):
+        vg.read_edgelist(path, header="yes")
+
+
+def test_weights_beyond_float32_name_file_and_line(tmp_path):
+    with pytest.raises(InputFormatError, match=r"big.txt, line 2: edge weight 1e\+40 is too "
+                                               r"large: weights are stored as float32"):
+        vg.read_edgelist(write(tmp_path, "0 1 1\n1 2 1e40\n", "big.txt"))
+
+
+def test_labels_name_the_line_of_a_string_node_and_detect_headers(tmp_path):
+    g = vg.read_edgelist(write(tmp_path, "0 1\n1 2\n2 0\n"))
+    with pytest.raises(InputFormatError, match=r"l.txt, line 3: node 'x' is not an integer"):
+        vg.read_labels(write(tmp_path, "0 a\n1 b\nx c\n", "l.txt"), g)
+    labels = vg.read_labels(write(tmp_path, "node,label\n0,a\n1,b\n2,a\n", "h.csv"), g)
+    assert labels.num_classes == 2 and labels.labelled.all()
+
+
+def test_several_labels_of_a_node_are_said(tmp_path, caplog):
+    g = vg.read_edgelist(write(tmp_path, "\n".join(f"{i} {i + 1}" for i in range(40)) + "\n"))
+    lines = "".join(f"{i} {i % 3}\n" for i in range(41))
+    # one node of 41 with a second label: multi-label, with a warning naming the line
+    path = write(tmp_path, lines + "7 2\n", "l.txt")
+    with caplog.at_level("WARNING", logger="vitegraph"):
+        labels = vg.read_labels(path, g)
+    assert labels.is_multilabel
+    assert "1 of 41 labelled nodes have several labels, first on line 42" in caplog.text
+    with pytest.raises(InputFormatError, match="line 42: a second label for a node"):
+        vg.read_labels(path, g, multilabel=False)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vitegraph"):
+        vg.read_labels(path, g, multilabel=True)
+        # a line repeated word for word is one label
+        same = vg.read_labels(write(tmp_path, lines + "7 1\n", "s.txt"), g)
+    assert not same.is_multilabel and caplog.text == ""

@@ -192,22 +192,25 @@ def test_toy_model_resumes_from_a_checkpoint(toy, tmp_path, monkeypatch):
               num_epoch=20)
     full = vg.train(data, "toy_transe", **kw)
     assert full.stats.episodes >= 4
-    original = executors.NumbaExecutor.train_episode
+    original = executors.NumbaExecutor._train_block
     calls = {"n": 0}
 
     def ctrl_c(self, *a, **k):
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 6:  # inside the second episode: lane copies half trained
             signal.raise_signal(signal.SIGINT)
         return original(self, *a, **k)
 
-    monkeypatch.setattr(executors.NumbaExecutor, "train_episode", ctrl_c)
+    monkeypatch.setattr(executors.NumbaExecutor, "_train_block", ctrl_c)
     ck = tmp_path / "ck.npz"
     with pytest.raises(KeyboardInterrupt):
         vg.train(data, "toy_transe", checkpoint=ck, checkpoint_every=100, **kw)
     monkeypatch.undo()
+    from vitegraph.solver.checkpoint import load_checkpoint
+    saved = load_checkpoint(ck)
+    assert saved.episode == 1 and saved.partial_done and "relation" in saved.lanes
     resumed = vg.train(data, "toy_transe", checkpoint=ck, resume=True, **kw)
-    assert resumed.stats.resumed_from_episode == 2
+    assert resumed.stats.resumed_from_episode == 1
     for name in full.tables:
         assert np.array_equal(full.tables[name], resumed.tables[name]), name
 

@@ -125,7 +125,42 @@ def test_interrupt_saves_checkpoint_and_resume_equals_uninterrupted(planted, tmp
     assert ck.exists(), "Ctrl-C saves a checkpoint"
     monkeypatch.undo()
     resumed = train(g, cfg, checkpoint=ck, resume=True)
-    assert resumed.stats.resumed_from_episode == 3
+    # Ctrl-C came as episode 3 began: it stopped before its first task
+    assert resumed.stats.resumed_from_episode == 2
+    assert same_tables(resumed, full)
+
+
+@pytest.mark.parametrize("P", [1, 4])
+def test_ctrl_c_stops_between_tasks_and_resume_trains_exactly_the_rest(planted, tmp_path,
+                                                                     monkeypatch, P):
+    """A first Ctrl-C stops at the next task boundary inside an episode, saves
+    which tasks were trained, and the resumed run gives bitwise the tables of an
+    uninterrupted one."""
+    from vitegraph.solver import coordinator, executors
+    g, _ = planted
+    monkeypatch.setattr(coordinator, "TASK_SAMPLES", 1000)   # several tasks an episode
+    cfg = vg.TrainConfig(dim=8, num_epoch=40, num_workers=1, num_sampler_threads=1,
+                         progress=False, episode_size=8000, seed=2, num_partitions=P)
+    full = train(g, cfg)
+    original = executors.NumbaExecutor._train_block
+    calls = {"n": 0}
+
+    def ctrl_c_at_task_13(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 13:
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(executors.NumbaExecutor, "_train_block", ctrl_c_at_task_13)
+    ck = tmp_path / "mid.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(g, cfg, checkpoint=ck, checkpoint_every=1000)
+    assert calls["n"] == 13, "no task starts after the Ctrl-C"
+    from vitegraph.solver.checkpoint import load_checkpoint
+    saved = load_checkpoint(ck)
+    assert saved.partial_done is not None and len(saved.partial_done) > 0
+    monkeypatch.setattr(executors.NumbaExecutor, "_train_block", original)
+    resumed = train(g, cfg, checkpoint=ck, resume=True)
     assert same_tables(resumed, full)
 
 
@@ -197,23 +232,26 @@ def test_overlap_statistics(planted):
     assert s.fill_seconds > 0 and s.train_seconds > 0 and s.samples_per_second > 0
 
 
-def test_ctrl_c_in_last_episode_keeps_the_result(planted, tmp_path, monkeypatch):
+def test_ctrl_c_in_the_only_episode_stops_saves_and_resumes(planted, tmp_path, monkeypatch):
+    """Ctrl-C does not wait for the end of a long episode, even the last one:
+    the work so far is saved, and resuming finishes the same run."""
     g, _ = planted
     from vitegraph.solver import executors
     original = executors.NumbaExecutor.train_episode
-    cfg = vg.TrainConfig(dim=8, num_epoch=20, num_workers=1, progress=False,
-                         episode_size=10**6)  # one episode
-    calls = {"n": 0}
+    cfg = vg.TrainConfig(dim=8, num_epoch=20, num_workers=1, num_sampler_threads=1,
+                         progress=False, episode_size=10**6)  # one episode
+    full = train(g, cfg)
 
     def ctrl_c(self, *a, **k):
-        calls["n"] += 1
         signal.raise_signal(signal.SIGINT)
         return original(self, *a, **k)
 
     monkeypatch.setattr(executors.NumbaExecutor, "train_episode", ctrl_c)
-    r = train(g, cfg, checkpoint=tmp_path / "c.npz")
-    assert calls["n"] == 1 and r["vertex"].shape == (400, 8)
-    assert not (tmp_path / "c.npz").exists()
+    with pytest.raises(KeyboardInterrupt):
+        train(g, cfg, checkpoint=tmp_path / "c.npz")
+    assert (tmp_path / "c.npz").exists()
+    monkeypatch.undo()
+    assert same_tables(train(g, cfg, checkpoint=tmp_path / "c.npz", resume=True), full)
 
 
 def test_bad_checkpoint_every(planted):

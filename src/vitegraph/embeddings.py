@@ -440,11 +440,7 @@ class Embeddings:
         ``KeyedVectors.load_word2vec_format(path, binary=...)``.  Names with
         whitespace cannot be represented and raise an error."""
         name = self.primary if table is None else self._check_table(table, "to_word2vec")
-        names = [str(x) for x in self.vocabulary_of(name).names.tolist()]
-        bad = next((n for n in names if not n or any(c.isspace() for c in n)), None)
-        if bad is not None:
-            raise ParameterError("to_word2vec", "names", "node names without whitespace",
-                                 bad)
+        names = check_word2vec_names(self.vocabulary_of(name), path)
         vec = np.ascontiguousarray(self._tables[name], dtype=np.float32)
 
         def write(f):
@@ -529,3 +525,16 @@ def _header(fields: list[bytes], path: str) -> tuple[int, int]:
     if n < 0 or d <= 0:
         raise InputFormatError("expected a 'count dim' header", path, 1)
     return n, d
+
+
+def check_word2vec_names(vocabulary: Vocabulary, path) -> list[str]:
+    """The names as word2vec writes them, or an :class:`~vitegraph.errors.OutputError`
+    naming ``path`` and a name the format cannot hold (empty, or with whitespace).
+    Callers check before training, so that the run is not lost at the end."""
+    from .errors import OutputError
+    names = [str(x) for x in vocabulary.names.tolist()]
+    bad = next((n for n in names if not n or any(c.isspace() for c in n)), None)
+    if bad is not None:
+        raise OutputError(f"{os.fspath(path)}: the word2vec format cannot hold the node "
+                          f"name {bad!r} (empty or with whitespace); write a .npz instead")
+    return names

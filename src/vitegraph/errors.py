@@ -62,5 +62,10 @@ class ConfigError(VitegraphError, ValueError):
     """A configuration value is invalid; the message names the key path."""
 
 
+class OutputError(VitegraphError, OSError):
+    """An output location cannot be written (read-only folder, a parent that is
+    a file, an unknown format ...); the message names the path."""
+
+
 class CheckpointError(VitegraphError):
     """A checkpoint is missing, corrupt, or does not match the run it resumes."""

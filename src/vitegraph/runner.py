@@ -25,7 +25,7 @@ import numpy as np
 
 from ._version import __version__
 from .config.run import RunConfig
-from ._atomic import atomic_write
+from ._atomic import atomic_write, check_output_file, prepare_output_dir
 from .errors import ConfigError, InputFormatError
 from .graph import Graph, Labels, read_edgelist, read_labels, read_mat, read_mat_labels
 
@@ -38,7 +38,7 @@ def load_graph(section, data_dir=None) -> tuple[Graph, Optional[Labels]]:
         from .datasets.registry import load_dataset
         g, labels = load_dataset(section.dataset, data_dir)
         if section.labels is not None:
-            labels = read_labels(section.labels, g)
+            labels = read_labels(section.labels, g, multilabel=section.multilabel)
         return g, labels
     path = section.path
     kw = dict(duplicates=section.duplicates, self_loops=section.self_loops)
@@ -54,9 +54,10 @@ def load_graph(section, data_dir=None) -> tuple[Graph, Optional[Labels]]:
         g = Graph.load(path)
     else:
         g = read_edgelist(path, directed=section.directed, weighted=section.weighted,
-                          delimiter=section.delimiter, node_type=section.node_type, **kw)
+                          delimiter=section.delimiter, node_type=section.node_type,
+                          header=section.header, **kw)
     if section.labels is not None:
-        labels = read_labels(section.labels, g)
+        labels = read_labels(section.labels, g, multilabel=section.multilabel)
     return g, labels
 
 
@@ -83,15 +84,48 @@ def _write_yaml(path: str, obj) -> None:
     atomic_write(path, lambda f: f.write(text))
 
 
-def run(config: RunConfig, *, data_dir=None, resume: bool = False,
+def check_checkpoint(path: Optional[str], resume: bool, restart: bool) -> None:
+    """Refuse to start over silently on an interrupted run's checkpoint; say so
+    when ``resume`` finds none."""
+    from .solver.checkpoint import checkpoint_summary
+    if path is None:
+        return
+    if os.path.exists(path):
+        if not (resume or restart):
+            raise ConfigError(f"{path} holds {checkpoint_summary(path)}: continue it with "
+                              "--resume, or start over with --restart")
+        if restart and not resume:
+            log.warning("--restart: starting over; %s will be replaced", path)
+    elif resume:
+        log.warning("--resume: no checkpoint at %s, so the run starts from the beginning",
+                    path)
+
+
+def run(config: RunConfig, *, data_dir=None, resume: bool = False, restart: bool = False,
         progress: Optional[bool] = None) -> dict:
-    """Execute ``config``; returns the results dict also written to results.json."""
+    """Execute ``config``; returns the results dict also written to results.json.
+
+    An existing ``checkpoint.npz`` in the output folder (an interrupted run) is
+    continued with ``resume=True`` or replaced with ``restart=True``; with
+    neither, the run refuses to start (a :class:`ConfigError` saying so)."""
     from .apps import link_prediction, node_classification, sample_non_edges, split_edges
     from .solver import train
 
     t0 = time.perf_counter()
     out = config.output.dir
+    if resume and not config.output.checkpoint:
+        raise ConfigError("--resume needs output.checkpoint: true (this config writes no "
+                          "checkpoint)")
+    # where the results go is checked before any work
+    prepare_output_dir(out)
+    ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
+    check_checkpoint(ckpt, resume, restart)
+    if config.output.word2vec:
+        check_output_file(os.path.join(out, "embeddings.w2v"))
     g, labels = load_graph(config.graph, data_dir)
+    if config.output.word2vec:
+        from .embeddings import check_word2vec_names
+        check_word2vec_names(g.vocabulary, os.path.join(out, "embeddings.w2v"))
     t_load = time.perf_counter() - t0
     ev = config.evaluation
     task = ev.task
@@ -125,11 +159,6 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False,
                                       g.vocabulary, directed=False, duplicates="first",
                                       self_loops="keep")
 
-    if resume and not config.output.checkpoint:
-        raise ConfigError("--resume needs output.checkpoint: true (this config writes no "
-                          "checkpoint)")
-    os.makedirs(out, exist_ok=True)
-    ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
     t1 = time.perf_counter()
     result = train(train_graph, tc, checkpoint=ckpt, resume=resume)
     t_train = time.perf_counter() - t1

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, check_output_file
 from ..errors import ParameterError
 
 
@@ -24,12 +24,7 @@ def project_2d(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.nd
     raise ParameterError("project_2d", "method", "'pca' or 'tsne'", method)
 
 
-def plot_embeddings(embeddings, path, *, labels=None, method: str = "pca",
-                    max_points: int = 10_000, seed: int = 0) -> None:
-    """Draw ``embeddings`` (an :class:`~vitegraph.embeddings.Embeddings` or array)
-    projected to 2-D into ``path``; nodes coloured by their first label when
-    ``labels`` (a :class:`~vitegraph.graph.Labels`) is given.  Written to a
-    temporary file and renamed."""
+def _pyplot():
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -37,6 +32,38 @@ def plot_embeddings(embeddings, path, *, labels=None, method: str = "pca",
     except ImportError:
         raise ParameterError("plot_embeddings", "matplotlib", "installed (pip install "
                              "'vitegraph[plot]')", "not installed") from None
+    return plt
+
+
+def image_format(path) -> str:
+    """The image format of ``path`` by its extension (png when it has none), or
+    an :class:`~vitegraph.errors.OutputError` listing the formats matplotlib
+    writes.  Call it before the work that the image shows."""
+    from ..errors import OutputError
+    plt = _pyplot()
+    path = os.fspath(path)
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    fig = plt.figure()
+    try:
+        known = fig.canvas.get_supported_filetypes()
+    finally:
+        plt.close(fig)
+    if fmt not in known:
+        raise OutputError(f"{path}: unknown image format {fmt!r}; use one of "
+                          + ", ".join(f".{k}" for k in sorted(known)))
+    return fmt
+
+
+def plot_embeddings(embeddings, path, *, labels=None, method: str = "pca",
+                    max_points: int = 10_000, seed: int = 0) -> None:
+    """Draw ``embeddings`` (an :class:`~vitegraph.embeddings.Embeddings` or array)
+    projected to 2-D into ``path``; nodes coloured by their first label when
+    ``labels`` (a :class:`~vitegraph.graph.Labels`) is given.  Written to a
+    temporary file and renamed."""
+    plt = _pyplot()
+    path = os.fspath(path)
+    fmt = image_format(path)
+    check_output_file(path)
     if not isinstance(max_points, int) or max_points < 2:
         raise ParameterError("plot_embeddings", "max_points", "an int >= 2", max_points)
     x = np.asarray(getattr(embeddings, "vectors", embeddings))
@@ -62,8 +89,6 @@ def plot_embeddings(embeddings, path, *, labels=None, method: str = "pca",
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    path = os.fspath(path)
-    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     try:
         atomic_write(path, lambda f: fig.savefig(f, format=fmt))
     finally:

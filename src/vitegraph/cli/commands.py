@@ -77,7 +77,7 @@ def _run(args, cfg) -> int:
     from ..runner import run
     if cfg.output.checkpoint:
         args._checkpoint = os.path.join(cfg.output.dir, "checkpoint.npz")
-    results = run(cfg, data_dir=args.data_dir, resume=args.resume,
+    results = run(cfg, data_dir=args.data_dir, resume=args.resume, restart=args.restart,
                   progress=False if args.quiet else None)
     _print_scores(results)
     print(f"results in {cfg.output.dir}/ (embeddings.npz, results.json, config.yaml)")
@@ -157,15 +157,14 @@ def cmd_download(args) -> int:
 
 
 def cmd_embed(args) -> int:
+    from .._atomic import check_output_file
+    from ..embeddings import check_word2vec_names
     from ..config.run import GraphSection, apply_overrides, parse_overrides, train_section
     from ..config.schema import from_mapping
-    from ..runner import load_graph
+    from ..runner import check_checkpoint, load_graph
     from ..solver import train
     from .options import section_values
 
-    if args.resume and not args.checkpoint:
-        raise ParameterError("vitegraph embed", "--resume", "used with --checkpoint FILE",
-                             "--resume alone")
     overrides = parse_overrides(args.overrides)
     bad = [".".join(p) for p, _ in overrides if p[0] != "train"]
     if bad:
@@ -180,18 +179,31 @@ def cmd_embed(args) -> int:
     if fmt is None:
         raise ParameterError("vitegraph embed", "--output", "a path ending in .npz, .txt, "
                              ".w2v, .vec or .bin", out)
+    # where the results go is checked before any work
+    check_output_file(out)
+    ckpt = None if args.no_checkpoint else (args.checkpoint or out + ".checkpoint.npz")
+    if ckpt is not None:
+        check_output_file(ckpt)
+    elif args.resume:
+        raise ParameterError("vitegraph embed", "--resume", "used without --no-checkpoint",
+                             "--resume --no-checkpoint")
+    check_checkpoint(ckpt, args.resume, args.restart)
     section = from_mapping(GraphSection, {"path": args.graph, **section_values(args, "graph")},
                            "graph")
     t0 = time.perf_counter()
     g, _ = load_graph(section)
     print(f"{args.graph}: {g!r}")
-    args._checkpoint = args.checkpoint
-    result = train(g, cfg, checkpoint=args.checkpoint, resume=args.resume)
+    if fmt in ("w2v", "bin"):
+        check_word2vec_names(g.vocabulary, out)
+    args._checkpoint = ckpt
+    result = train(g, cfg, checkpoint=ckpt, resume=args.resume)
     emb = result.embeddings({"source": os.path.abspath(args.graph)})
     if fmt == "npz":
         emb.save(out)
     else:
         emb.to_word2vec(out, binary=fmt == "bin")
+    if ckpt is not None and os.path.exists(ckpt):
+        os.unlink(ckpt)
     st = result.stats
     print(f"wrote {out}: {g.num_nodes:,} x {cfg.dim} ({cfg.model}, "
           f"{st.samples:,} samples in {time.perf_counter() - t0:.1f} s, "
@@ -200,6 +212,7 @@ def cmd_embed(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from .._atomic import check_output_file
     from ..apps import node_classification
     from ..config.run import EvaluationSection
     from ..config.schema import from_mapping
@@ -208,6 +221,8 @@ def cmd_evaluate(args) -> int:
     from .options import section_values
 
     ev = from_mapping(EvaluationSection, section_values(args, "evaluation"), "evaluation")
+    if args.json:
+        check_output_file(args.json)
     emb = Embeddings.read(args.embeddings)
     labels = read_labels(args.labels, emb.vocabulary)
     scores = node_classification(emb.vectors, labels.matrix, train_ratios=ev.train_ratios,
@@ -221,10 +236,13 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from ..apps.plot import plot_embeddings
+    from .._atomic import check_output_file
+    from ..apps.plot import image_format, plot_embeddings
     from ..embeddings import Embeddings
     from ..graph import read_labels
 
+    image_format(args.output)
+    check_output_file(args.output)
     emb = Embeddings.read(args.embeddings)
     labels = read_labels(args.labels, emb.vocabulary) if args.labels else None
     plot_embeddings(emb, args.output, labels=labels, method=args.method,

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML run config")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from its checkpoint")
+    p.add_argument("--restart", action="store_true",
+                   help="start over even if the output folder holds an interrupted run's "
+                        "checkpoint")
     _add_train_overrides(p)
     _add_data_dir(p)
 
@@ -119,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None,
                    help="output folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--restart", action="store_true",
+                   help="start over even if the output folder holds an interrupted run's "
+                        "checkpoint")
     p.add_argument("--show", action="store_true", help="print the config and exit")
     p.add_argument("--download", action="store_true",
                    help="download the dataset first if the data folder lacks it "
@@ -151,8 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=DEFAULT_MODEL, choices=model_names(),
                    help="; ".join(f"{m}: {get_model(m).summary}" for m in model_names()))
     p.add_argument("--checkpoint", default=None,
-                   help="checkpoint file; with --resume, continue from it")
-    p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+                   help="checkpoint file, written during training so that Ctrl-C keeps the "
+                        "work (default: OUTPUT.checkpoint.npz; removed when the run ends)")
+    p.add_argument("--no-checkpoint", action="store_true",
+                   help="write no checkpoint (Ctrl-C then loses the run)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument("--restart", action="store_true",
+                   help="start over even if the checkpoint of an interrupted run exists")
     _add_train_overrides(p)
     add_section_options(p, "graph", [GraphSection], exclude=("dataset", "path", "labels"),
                         title="reading the graph")
@@ -208,6 +219,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return int(args.func(args) or 0)
     except VitegraphError as exc:
         print(f"vitegraph: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # `vitegraph list | head`: the reader left; end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # a file-system error the checks did not foresee
+        where = exc.filename or ""
+        print(f"vitegraph: error: {where}{': ' if where else ''}"
+              f"{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         ckpt = getattr(args, "_checkpoint", None)

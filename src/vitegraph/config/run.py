@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional, Sequence
 from .._validate import did_you_mean
 from ..apps import protocols
 from ..graph.io import read_edgelist
+from ..graph.labels import read_labels
 from ..errors import ConfigError, ParameterError
 from .schema import AUTO, default_of, from_mapping, option, options_help, validate
 from .train import DEFAULT_MODEL, TrainConfig, unknown_option_hint
@@ -61,6 +62,12 @@ class GraphSection:
                              choices=(AUTO, "sum", "first", "error"))
     self_loops: str = option(_read("self_loops"), "str", "self-loops: keep or drop",
                              choices=("keep", "drop"))
+    header: object = option(_read("header"), "bool", "the first line is a header; auto = "
+                            "when one of its fields is not a number where the next line "
+                            "has one", allow_auto=True)
+    multilabel: object = option(default_of(read_labels, "multilabel"), "bool", "labels: "
+                                "several lines of a node are several labels; auto = yes, "
+                                "with a warning when few nodes have several", allow_auto=True)
 
     def __post_init__(self):
         validate(self, owner="graph")

@@ -150,11 +150,13 @@ def build_csr(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray],
               self_loops: str = "keep") -> CSRArrays:
     """CSR arrays for the edges ``src[e] -> dst[e]`` (ids already in ``[0, num_nodes)``).
 
-    ``duplicates``: ``sum`` adds the weights of repeated edges, ``first`` keeps
-    the first occurrence, ``error`` raises :class:`DuplicateEdgeError`,
-    ``auto`` is ``sum`` for weighted input and ``first`` for unweighted input
-    (an unweighted edge listed twice is one edge).  For undirected graphs
-    ``(u, v)`` and ``(v, u)`` are the same edge.
+    ``duplicates``: ``sum`` adds the weights of repeated edges (on unweighted
+    input every listed edge weighs 1, so an edge listed k times gets weight k
+    and the graph becomes weighted when some edge repeats), ``first`` keeps the
+    first occurrence, ``error`` raises :class:`DuplicateEdgeError`, ``auto`` is
+    ``sum`` for weighted input and ``first`` for unweighted input (an unweighted
+    edge listed twice is one edge).  For undirected graphs ``(u, v)`` and
+    ``(v, u)`` are the same edge.
     """
     if duplicates not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
@@ -163,10 +165,13 @@ def build_csr(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray],
     index_dtype = np.int32 if num_nodes < 2**31 else np.int64
     src = np.ascontiguousarray(src, dtype=index_dtype)
     dst = np.ascontiguousarray(dst, dtype=index_dtype)
-    w = (np.empty(0, dtype=np.float32) if weights is None
-         else np.ascontiguousarray(weights, dtype=np.float32))
     if duplicates == "auto":
         duplicates = "first" if weights is None else "sum"
+    counted = weights is None and duplicates == "sum"   # multiplicities become weights
+    if counted:
+        weights = np.ones(src.size, dtype=np.float32)
+    w = (np.empty(0, dtype=np.float32) if weights is None
+         else np.ascontiguousarray(weights, dtype=np.float32))
     if w.size and not w.all():
         # a zero-weight edge is no edge: a walk can never take it
         keep = w != 0
@@ -213,7 +218,8 @@ def build_csr(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray],
     else:
         num_edges = (nnz_new - kept_loops) // 2 + kept_loops
         merged_edges = src.size - num_edges
-    return CSRArrays(indptr, idx, out_w if weights is not None else None,
+    keep_weights = weights is not None and not (counted and merged_edges == 0)
+    return CSRArrays(indptr, idx, out_w if keep_weights else None,
                      int(num_edges), int(merged_edges), num_loops)
 
 

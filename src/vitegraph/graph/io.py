@@ -24,6 +24,7 @@ from .graph import Graph, Vocabulary
 log = logging.getLogger(__name__)
 
 _COMMENT_CHARS = b"#%"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _RE_COMMENT_LINE = re.compile(rb"(?m)^[ \t]*[#%][^\n]*(?:\n|\Z)")
 _RE_HAS_COMMENT = re.compile(rb"(?m)^[ \t]*[#%]")
 _RE_WS_RUN = re.compile(rb"[ \t]+")
@@ -91,6 +92,40 @@ def _is_int_token(tok: bytes) -> bool:
         return False
 
 
+def _is_number_token(tok: bytes) -> bool:
+    try:
+        float(tok)
+        return True
+    except ValueError:
+        return False
+
+
+def _mark_header(raw: bytes, delimiter, header, path) -> bytes:
+    """``raw`` with its header line, if any, turned into a comment (so line
+    numbers stay right).  ``header='auto'``: the first data line is a header
+    when a field of it is not a number where the next data line has one
+    (``source target`` over integer ids, ``u,v,weight`` over numbers)."""
+    if header is False:
+        return raw
+    lines = _data_lines(raw[:1 << 16])
+    first = next(lines, None)
+    if first is None:
+        return raw
+    if header == "auto":
+        second = next(lines, None)
+        if second is None:
+            return raw
+        a, b = _split(first[1], delimiter), _split(second[1], delimiter)
+        if not any(not _is_number_token(x) and _is_number_token(y) for x, y in zip(a, b)):
+            return raw
+    no = first[0]
+    start = 0
+    for _ in range(no - 1):
+        start = raw.index(b"\n", start) + 1
+    log.info("%s: line %d is a header: %s", path, no, first[1][:80].decode(errors="replace"))
+    return raw[:start] + b"#" + raw[start:]
+
+
 def _first_bad_line(raw: bytes, delimiter, ncols_ok: Sequence[int], ids_int: bool,
                     weighted: bool, path) -> InputFormatError:
     """Slow scan for the first line that breaks the format; returns the error."""
@@ -119,6 +154,17 @@ def _first_bad_line(raw: bytes, delimiter, ncols_ok: Sequence[int], ids_int: boo
                 return InputFormatError(
                     f"weight {toks[2].decode(errors='replace')!r} is not a number", path, no)
     return InputFormatError("cannot parse the file", path)
+
+
+def _first_non_integer_id(raw: bytes, delimiter, path) -> InputFormatError:
+    for no, line in _data_lines(raw):
+        for t in _split(line, delimiter)[:2]:
+            if not _is_int_token(t):
+                return InputFormatError(
+                    f"node id {t.decode(errors='replace')!r} is a number but not an "
+                    "integer; pass node_type='str' to read every id as a name", path, no)
+    return InputFormatError("node ids are numbers but not all integers; pass "
+                            "node_type='str' to read them as names", path)
 
 
 def _line_of_row(raw: bytes, row: int) -> Optional[int]:
@@ -224,12 +270,16 @@ def _check_weights(w: np.ndarray, where, row_to_line) -> np.ndarray:
     """Weights checked in float64 (finite, >= 0), returned as the float32 the
     CSR stores."""
     w = np.asarray(w, dtype=np.float64)
-    bad = ~np.isfinite(w) | (w < 0)
+    bad = ~np.isfinite(w) | (w < 0) | (w > _FLOAT32_MAX)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        what = "NaN" if np.isnan(w[r]) else ("infinite" if np.isinf(w[r]) else "negative")
-        raise InputFormatError(f"{what} edge weight {float(w[r])!r}; weights must be finite "
-                               "and >= 0",
+        x = float(w[r])
+        if x > _FLOAT32_MAX and np.isfinite(x):
+            raise InputFormatError(f"edge weight {x!r} is too large: weights are stored as "
+                                   f"float32 (at most {_FLOAT32_MAX:.4g}); scale them down",
+                                   where, row_to_line(r))
+        what = "NaN" if np.isnan(x) else ("infinite" if np.isinf(x) else "negative")
+        raise InputFormatError(f"{what} edge weight {x!r}; weights must be finite and >= 0",
                                where, row_to_line(r))
     return w.astype(np.float32)
 
@@ -340,7 +390,8 @@ def _check_build_options(owner, duplicates, self_loops, num_nodes, nodes):
 def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
                   delimiter: str = "auto", num_nodes: Optional[int] = None,
                   nodes: Optional[Sequence[Any]] = None, node_type: str = "auto",
-                  duplicates: str = "auto", self_loops: str = "keep") -> Graph:
+                  duplicates: str = "auto", self_loops: str = "keep",
+                  header: Any = "auto") -> Graph:
     """Read a text edge list: one edge per line, ``u v`` or ``u v weight``.
 
     Fields are separated by spaces (runs allowed), a tab, or a comma (detected
@@ -350,20 +401,27 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
 
     ``weighted``: ``'auto'`` (a third column means weights), ``True`` (required)
     or ``False`` (a third column is ignored).  ``node_type``: ``'auto'`` (ints if
-    every id is an integer, else strings), ``'int'`` or ``'str'``.  For
-    ``num_nodes``, ``nodes``, ``duplicates`` and ``self_loops`` see
-    :meth:`Graph.from_edges`.
+    every id is an integer, strings if some id is not a number; ids that are
+    numbers but not all integers, such as ``2.5``, are an error naming the line),
+    ``'int'`` or ``'str'``.  ``header``: ``'auto'`` (the first line is a header
+    when one of its fields is not a number where the second line has one, e.g.
+    ``source,target`` over integer ids; string-named graphs need ``True``),
+    ``True`` or ``False``.  Weights must fit float32.  For ``num_nodes``,
+    ``nodes``, ``duplicates`` (``sum`` on an unweighted file: an edge listed k
+    times gets weight k) and ``self_loops`` see :meth:`Graph.from_edges`.
     """
     owner = "read_edgelist"
     _check_policy(owner, "weighted", weighted, ("auto", True, False))
     _check_policy(owner, "node_type", node_type, ("auto", "int", "str"))
     _check_policy(owner, "delimiter", delimiter, ("auto", " ", "\t", ","))
+    _check_policy(owner, "header", header, ("auto", True, False))
     _check_build_options(owner, duplicates, self_loops, num_nodes, nodes)
 
     path = os.fspath(path)
     raw = read_bytes(path)
     delim = (_detect_delimiter(raw, path) if delimiter == "auto"
              else (None if delimiter == " " else delimiter.encode()))
+    raw = _mark_header(raw, delim, header, path)
     ncols_ok = {"auto": (2, 3), True: (3,), False: (2, 3)}[weighted]
     # the weight column is typed float only when it will be used
     table = _parse_table(raw, delim, node_type, path, ncols_ok,
@@ -372,14 +430,14 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
 
     def row_to_line(r):
         # error path only: read the file again rather than keep its bytes alive
-        return _line_of_row(read_bytes(path), r)
+        return _line_of_row(_mark_header(read_bytes(path), delim, header, path), r)
 
     u = _column_to_numpy(table.column(0))
     v = _column_to_numpy(table.column(1))
     if (u is None or v is None) and node_type == "auto":
-        # ids that parse as floats ("1.5"): names, as strings
-        table = _parse_table(raw, delim, "str", path, ncols_ok, weight_cols=int(has_w))
-        u, v = table.column(0), table.column(1)
+        # ids that parse as numbers but not all as integers ("2.5"): an error,
+        # not names (a typo would silently turn every id into a string)
+        raise _first_non_integer_id(raw, delim, path)
     if u is None or v is None:
         raise _first_bad_line(raw, delim, ncols_ok, True, has_w, path)
     if isinstance(u, np.ndarray) != isinstance(v, np.ndarray):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputFormatError, UnknownNodeError
 from .graph import Graph
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,16 +62,28 @@ class Labels:
         return cls(m, classes)
 
 
-def read_labels(path, graph, *, delimiter: str = "auto") -> Labels:
+def read_labels(path, graph, *, delimiter: str = "auto", header: Any = "auto",
+                multilabel: Any = "auto") -> Labels:
     """Read ``node label`` lines (several lines per node for multi-label data).
 
     Node names are matched against the vocabulary of ``graph`` (a
     :class:`Graph`, or a :class:`Vocabulary` such as an embedding's); an unknown
     node is an error naming the line.  Labels may be ints or strings.
+    ``header``: as for :func:`read_edgelist` (``'auto'`` detects ``node,label``
+    over integer node ids).
+
+    ``multilabel``: ``'auto'`` reads several lines of one node as several labels
+    (a line repeated word for word counts once) and warns, naming the first such
+    line, when fewer than 5% of the labelled nodes have several (more likely a
+    mistake than multi-label data); ``True`` reads several labels without the
+    warning; ``False`` makes a node with two different labels an error.
     """
     from .graph import Vocabulary
-    from .io import _detect_delimiter, _line_of_row, _parse_table, read_bytes
+    from .io import (_check_policy, _detect_delimiter, _line_of_row, _mark_header,
+                     _parse_table, read_bytes)
 
+    _check_policy("read_labels", "multilabel", multilabel, ("auto", True, False))
+    _check_policy("read_labels", "header", header, ("auto", True, False))
     vocab = graph if isinstance(graph, Vocabulary) else graph.vocabulary
     num_nodes = len(vocab)
 
@@ -76,12 +91,24 @@ def read_labels(path, graph, *, delimiter: str = "auto") -> Labels:
     raw = read_bytes(path)
     delim = (_detect_delimiter(raw, path) if delimiter == "auto"
              else (None if delimiter == " " else delimiter.encode()))
-    id_type = "str" if not vocab.is_identity and vocab.names.dtype.kind == "U" else "auto"
+    raw = _mark_header(raw, delim, header, path)
+    int_names = vocab.is_identity or vocab.names.dtype.kind in "iu"
+    id_type = "auto" if int_names else "str"
     table = _parse_table(raw, delim, id_type, path, (2,), weight_cols=0)
     nodes = table.column(0).to_numpy(zero_copy_only=False)
     labels = table.column(1).to_numpy(zero_copy_only=False)
     if labels.dtype == object:
         labels = labels.astype(str)
+    if int_names and nodes.dtype.kind not in "iu":
+        # the graph's nodes are integers: name the first line whose node is not
+        for r, name in enumerate(nodes.tolist()):
+            try:
+                int(name)
+            except (TypeError, ValueError):
+                raise InputFormatError(f"node {name!r} is not an integer, but the graph's "
+                                       "nodes are integers", path,
+                                       _line_of_row(raw, r)) from None
+        nodes = nodes.astype(np.int64)
     try:
         ids = vocab.ids_of(nodes)
     except UnknownNodeError:
@@ -93,7 +120,37 @@ def read_labels(path, graph, *, delimiter: str = "auto") -> Labels:
                 raise InputFormatError(f"node {name!r} is not a node of the graph",
                                        path, _line_of_row(raw, r)) from None
         raise
-    return Labels.from_pairs(ids, labels, num_nodes)
+    out = Labels.from_pairs(ids, labels, num_nodes)
+    _check_multilabel(out, ids, path, raw, multilabel)
+    return out
+
+
+def _check_multilabel(out: "Labels", ids: np.ndarray, path, raw: bytes, multilabel) -> None:
+    from .io import _line_of_row
+    counts = np.diff(out.matrix.indptr)
+    several = np.flatnonzero(counts > 1)
+    if several.size == 0 or multilabel is True:
+        return
+    # the first line that gives a node its second label
+    seen: dict = {}
+    first_row = None
+    wanted = set(several.tolist())
+    for r, node in enumerate(ids.tolist()):
+        if node in wanted:
+            seen[node] = seen.get(node, 0) + 1
+            if seen[node] == 2:
+                first_row = r
+                break
+    line = _line_of_row(raw, first_row) if first_row is not None else None
+    labelled = int(np.count_nonzero(counts))
+    if multilabel is False:
+        raise InputFormatError(f"a second label for a node ({several.size} of {labelled} "
+                               "labelled nodes have several) and multilabel=False", path, line)
+    if several.size < 0.05 * labelled:
+        where = f", first on line {line}" if line else ""
+        log.warning("%s: %d of %d labelled nodes have several labels%s: read as multi-label "
+                    "data (pass multilabel=False to make this an error, True to accept it "
+                    "quietly)", path, several.size, labelled, where)
 
 
 def read_mat_labels(path, graph: Optional[Graph] = None, *, variable: str = "group") -> Labels:

@@ -1,8 +1,11 @@
 """Training checkpoints: named tables, progress, and what they belong to.
 
 A checkpoint is one ``.npz`` (format version 2): the stored tables in partition
-order as ``table.<name>``, and JSON metadata with the episode reached, the
-resolved config and a fingerprint of the data.  It is written to a temporary
+order as ``table.<name>``, and JSON metadata with the episodes completed, the
+resolved config and a fingerprint of the data.  A run stopped inside an
+episode also records which of that episode's tasks were trained
+(``partial_done``) and the GLOBAL tables' lane copies (``lanes.<name>``), so
+that resuming trains exactly the rest.  It is written to a temporary
 sibling and renamed into place, so a crash or Ctrl-C during the write leaves
 the previous checkpoint intact.  Resuming with different data or different
 training options is refused with a :class:`~vitegraph.errors.CheckpointError`
@@ -15,7 +18,8 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -40,14 +44,18 @@ class Checkpoint:
     config: dict            # resolved config
     data: dict              # fingerprint
     stats: dict
+    partial_done: Optional[list] = None   # tasks of episode `episode` already trained
+    lanes: dict = field(default_factory=dict)   # GLOBAL tables' lane copies then
 
 
 def save_checkpoint(path, ckpt: Checkpoint) -> None:
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "vitegraph": __version__,
             "episode": ckpt.episode, "samples_done": ckpt.samples_done,
             "config": ckpt.config, "data": ckpt.data, "stats": ckpt.stats,
-            "tables": list(ckpt.tables)}
+            "tables": list(ckpt.tables), "partial_done": ckpt.partial_done,
+            "lanes": list(ckpt.lanes)}
     arrays = {f"table.{name}": a for name, a in ckpt.tables.items()}
+    arrays.update({f"lanes.{name}": a for name, a in ckpt.lanes.items()})
     atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta)), **arrays),
                  suffix=".npz")
 
@@ -69,12 +77,14 @@ def load_checkpoint(path) -> Checkpoint:
                                       f"(checkpoint format {version}), which this version "
                                       "cannot resume; start the run anew")
             tables = {name: z[f"table.{name}"] for name in meta["tables"]}
+            lanes = {name: z[f"lanes.{name}"] for name in meta.get("lanes", [])}
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
     except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from None
     return Checkpoint(tables, int(meta["episode"]), int(meta["samples_done"]),
-                      meta["config"], meta["data"], meta.get("stats", {}))
+                      meta["config"], meta["data"], meta.get("stats", {}),
+                      meta.get("partial_done"), lanes)
 
 
 def check_compatible(path, ckpt: Checkpoint, config: dict, data: dict) -> None:
@@ -89,3 +99,22 @@ def check_compatible(path, ckpt: Checkpoint, config: dict, data: dict) -> None:
         pairs = ", ".join(f"{k}: {ckpt.config.get(k)!r} -> {config.get(k)!r}" for k in diff)
         raise CheckpointError(f"{path}: the checkpoint was made with other training "
                               f"options ({pairs}); resume with the same options or start anew")
+
+
+def checkpoint_summary(path) -> str:
+    """One line on what a checkpoint file holds ("an interrupted run of deepwalk,
+    episode 3 of 20"), or why it cannot be read."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
+        return f"an unreadable checkpoint ({exc})"
+    if meta.get("format") != FORMAT:
+        return "a file that is not a vitegraph checkpoint"
+    cfg = meta.get("config", {})
+    total = cfg.get("total_samples")
+    done = meta.get("samples_done")
+    share = f", {100 * done / total:.0f}% done" if total and done is not None else ""
+    return (f"an interrupted run of {cfg.get('model', '?')} ({meta.get('episode')} "
+            f"episodes{share})")

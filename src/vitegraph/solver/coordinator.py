@@ -78,6 +78,11 @@ class TrainStats:
         return d
 
 
+# at most this many samples in one task: a task is the unit the executors
+# schedule and a Ctrl-C waits for (about 0.1 to 0.3 s on a CPU core)
+TASK_SAMPLES = 1 << 20
+
+
 class LrSchedule:
     """``lr(t) = lr0 * max(floor, 1 - t / total)`` over global sample index t."""
 
@@ -115,13 +120,16 @@ def stream_seed(seed: int, episode: int, stream: int) -> int:
 
 
 def block_tasks(pool: SamplePool, rounds: Sequence[Sequence[tuple]], t0: int,
-                lr: LrSchedule, seed: int, episode: int, passes: int = 1
-                ) -> list[list[BlockTask]]:
-    """The episode's rounds as tasks: ``passes`` passes over the schedule, pass
-    c training the c-th of ``passes`` equal slices of every block; each task
-    with its round slot, the round's lr ramp and a random seed of its own."""
+                lr: LrSchedule, seed: int, episode: int, passes: int = 1,
+                max_task: Optional[int] = None) -> list[list[BlockTask]]:
+    """The episode's rounds as tasks: ``passes`` passes over the schedule (more
+    if a block would otherwise give a task of over ``max_task`` samples), pass c
+    training the c-th of the equal slices of every block; each task with its
+    round slot, the round's lr ramp and a random seed of its own."""
     sizes = pool.block_sizes()
     P = pool.num_partitions
+    max_task = TASK_SAMPLES if max_task is None else max_task
+    passes = max(passes, -(-int(sizes.max()) // max_task))
     out = []
     t = t0
     for c in range(passes):
@@ -143,9 +151,10 @@ def block_tasks(pool: SamplePool, rounds: Sequence[Sequence[tuple]], t0: int,
 
 
 class Interrupt:
-    """With a checkpoint to write, turn SIGINT into a flag checked after each
-    episode, so Ctrl-C stops at a consistent point and saves.  Without one (or
-    off the main thread) Ctrl-C raises at once, as usual."""
+    """With a checkpoint to write, turn SIGINT into a flag the executors check
+    between tasks, so Ctrl-C stops within a task's time at a consistent point
+    and saves.  Without one (or off the main thread) Ctrl-C raises at once, as
+    usual; a second Ctrl-C also raises at once."""
 
     def __init__(self, enabled: bool):
         self.requested = False
@@ -161,7 +170,8 @@ class Interrupt:
         if self.requested:  # second Ctrl-C: stop now
             raise KeyboardInterrupt
         self.requested = True
-        log.warning("interrupt: stopping after the current episode (Ctrl-C again to abort)")
+        log.warning("interrupt: stopping after the blocks in training, then saving "
+                    "(Ctrl-C again to abort)")
 
     def __exit__(self, *exc):
         if self._old is not None:
@@ -195,11 +205,22 @@ class Coordinator:
         self.checkpoint_every = checkpoint_every
         self.progress = progress
 
-    def run(self, start_episode: int) -> dict:
+    def run(self, start_episode: int, partial: Optional["Partial"] = None) -> dict:
         """Train episodes ``start_episode ..``; returns the tables (partition
-        order).  Raises KeyboardInterrupt after saving when interrupted."""
+        order).  ``partial``: the tasks of episode ``start_episode`` trained
+        before an interruption (skipped) and the lane copies of that moment.
+        A first Ctrl-C stops at the next task boundary, saves and raises
+        KeyboardInterrupt; a second raises at once."""
         plan, stats = self.plan, self.stats
-        bar = _progress(self.progress, plan.total, start_episode * plan.episode_size)
+        initial = start_episode * plan.episode_size + (partial.samples if partial else 0)
+        bar = _progress(self.progress, plan.total, initial)
+        bar_lock = threading.Lock()
+
+        def on_task(count):
+            if bar is not None:
+                with bar_lock:
+                    bar.update(count)
+
         pipeline = PoolPipeline(self.fill, self.pools, range(start_episode, plan.num_episodes))
         episode = start_episode
         interrupted = saved = False
@@ -211,13 +232,26 @@ class Coordinator:
                     t = time.perf_counter()
                     tasks = block_tasks(pool, self.rounds, episode * plan.episode_size,
                                         self.lr, self.seed, episode, self.passes)
-                    res = self.executor.train_episode(pool, tasks)
+                    resumed = partial if partial is not None and partial.episode == episode \
+                        else None
+                    res = self.executor.train_episode(
+                        pool, tasks, skip=frozenset(resumed.done) if resumed else frozenset(),
+                        lanes=resumed.lanes if resumed else None,
+                        should_stop=lambda: stop.requested, on_task=on_task)
                     stats.train_seconds += time.perf_counter() - t
                     stats.samples += res.count
+                    if res.done is not None:  # stopped inside the episode
+                        if self.save is not None:
+                            flat = [x for r in tasks for x in r]
+                            self.save(self.executor.tables(), episode, Partial(
+                                episode, res.done, self.executor.lanes(),
+                                sum(flat[k].hi - flat[k].lo for k in res.done)))
+                            saved = True
+                        interrupted = True
+                        break
                     stats.loss_history.append(res.loss / max(res.count, 1))
                     stats.episodes += 1
                     if bar is not None:
-                        bar.update(res.count)
                         bar.set_postfix(loss=f"{res.loss / max(res.count, 1):.4f}",
                                         refresh=False)
                     done = episode + 1
@@ -225,7 +259,7 @@ class Coordinator:
                         break  # finished: a late Ctrl-C does not throw the result away
                     due = time.perf_counter() - last_save >= self.checkpoint_every
                     if self.save is not None and (due or stop.requested):
-                        self.save(self.executor.tables(), done)
+                        self.save(self.executor.tables(), done, None)
                         saved = True
                         last_save = time.perf_counter()
                     if stop.requested:
@@ -245,10 +279,21 @@ class Coordinator:
             stats.partition_evictions = counters.get("partition_evictions", 0)
         if interrupted:
             if saved:
-                log.warning("interrupted after episode %d of %d; checkpoint saved",
+                log.warning("interrupted in episode %d of %d; checkpoint saved",
                             episode + 1, plan.num_episodes)
             raise KeyboardInterrupt
         return tables
+
+
+@dataclass
+class Partial:
+    """An episode interrupted between tasks: which tasks (flattened, in serial
+    order) were trained, the GLOBAL tables' lane copies, and their samples."""
+
+    episode: int
+    done: list
+    lanes: dict
+    samples: int = 0
 
 
 def _progress(enabled: bool, total: int, initial: int):

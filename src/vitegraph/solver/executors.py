@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 from .._threads import ThreadRunner
 from ..sampling import SamplePool
@@ -53,18 +53,35 @@ class BlockTask:
 
 @dataclass
 class EpisodeResult:
+    """Loss and samples of the tasks trained; ``done`` is None when the episode
+    finished, else which tasks (flattened, in serial order) were trained before
+    a stop request (the GLOBAL tables' lane copies are then left unreduced)."""
+
     loss: float
     count: int
+    done: Optional[list] = None
 
 
 class Executor:
-    """Interface (see the module docstring)."""
+    """Interface (see the module docstring).
+
+    ``train_episode(pool, rounds, *, skip, lanes, should_stop, on_task)``: train
+    the tasks of ``rounds`` except those whose flattened index is in ``skip``
+    (trained before an interruption; ``lanes`` restores the GLOBAL tables' lane
+    copies of that moment); stop taking tasks once ``should_stop()`` is true;
+    call ``on_task(samples)`` after each task (from any thread).
+    """
 
     num_workers = 1
 
-    def train_episode(self, pool: SamplePool, rounds: Sequence[Sequence[BlockTask]]
+    def train_episode(self, pool: SamplePool, rounds: Sequence[Sequence[BlockTask]], *,
+                      skip=frozenset(), lanes=None, should_stop=None, on_task=None
                       ) -> EpisodeResult:
         raise NotImplementedError
+
+    def lanes(self) -> dict:
+        """The GLOBAL tables' lane copies (host arrays), for a mid-episode checkpoint."""
+        return self.store.lanes()
 
     def tables(self) -> dict:
         """The tables in partition order, as host numpy arrays."""
@@ -102,18 +119,23 @@ class NumbaExecutor(Executor):
             self._busy[key] = self._busy.get(key, 0.0) + dt
         return st
 
-    def train_episode(self, pool, rounds):
+    def train_episode(self, pool, rounds, *, skip=frozenset(), lanes=None, should_stop=None,
+                      on_task=None):
         tasks = [t for r in rounds for t in r]
-        self.store.begin_episode()
-        if self.num_workers == 1 or len(tasks) <= 1:
-            results = [self._train_block(pool, t) for t in tasks]
+        self.store.begin_episode(lanes)
+
+        def train(t):
+            st = self._train_block(pool, t)
+            if on_task is not None:
+                on_task(st.num_samples)
+            return st
+
+        if self.num_workers == 1:
+            results = _run_in_order(tasks, skip, should_stop, train)
         else:
-            results = _run_in_order_of_conflicts(self._runner, self.num_workers, tasks,
-                                                 self.store.layout,
-                                                 lambda t: self._train_block(pool, t))
-        self.store.end_episode()
-        return EpisodeResult(float(sum(st.loss for st in results)),
-                             int(sum(st.num_samples for st in results)))
+            results = _run_in_order_of_conflicts(self._runner, self.num_workers, tasks, skip,
+                                                 should_stop, self.store.layout, train)
+        return _finish(self.store, tasks, skip, results)
 
     def tables(self):
         return self.store.tables()
@@ -149,21 +171,24 @@ class TorchExecutor(Executor):
             out.append(t.to(self.device, non_blocking=True))
         return out
 
-    def train_episode(self, pool, rounds):
-        loss, count = 0.0, 0
+    def train_episode(self, pool, rounds, *, skip=frozenset(), lanes=None, should_stop=None,
+                      on_task=None):
+        tasks = [t for r in rounds for t in r]
         t0 = time.perf_counter()
-        self.store.begin_episode()
-        for tasks in rounds:
-            for task in tasks:
-                tables, consts = self.store.block(task.i, task.j, task.slot)
-                self.generator.manual_seed(int(task.seed) & ((1 << 63) - 1))
-                st = self.kernel(tables, self._columns(pool, task), consts, task.lr_start,
-                                 task.lr_end, self.generator, 1)
-                loss += st.loss
-                count += st.num_samples
-        self.store.end_episode()
+        self.store.begin_episode(lanes)
+
+        def train(task):
+            tables, consts = self.store.block(task.i, task.j, task.slot)
+            self.generator.manual_seed(int(task.seed) & ((1 << 63) - 1))
+            st = self.kernel(tables, self._columns(pool, task), consts, task.lr_start,
+                             task.lr_end, self.generator, 1)
+            if on_task is not None:
+                on_task(st.num_samples)
+            return st
+
+        results = _run_in_order(tasks, skip, should_stop, train)
         self._busy += time.perf_counter() - t0
-        return EpisodeResult(loss, count)
+        return _finish(self.store, tasks, skip, results)
 
     def tables(self):
         return self.store.tables()
@@ -188,17 +213,47 @@ def dependencies(tasks: Sequence[BlockTask], layout) -> list[set]:
     return out
 
 
+def _run_in_order(tasks, skip, should_stop, train) -> list:
+    """Train the tasks one after another, skipping ``skip``, until a stop is
+    requested; None for a task not trained."""
+    results: list = [None] * len(tasks)
+    for k, t in enumerate(tasks):
+        if k in skip:
+            continue
+        if should_stop is not None and should_stop():
+            break
+        results[k] = train(t)
+    return results
+
+
+def _finish(store, tasks, skip, results) -> EpisodeResult:
+    """The episode's result; the GLOBAL tables are reduced only when every task
+    was trained."""
+    done = [k in skip or results[k] is not None for k in range(len(tasks))]
+    trained = [r for r in results if r is not None]
+    loss = float(sum(st.loss for st in trained))
+    count = int(sum(st.num_samples for st in trained))
+    if all(done):
+        store.end_episode()
+        return EpisodeResult(loss, count)
+    return EpisodeResult(loss, count, [k for k in range(len(tasks)) if done[k]])
+
+
 def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
-                               tasks: Sequence[BlockTask], layout, train: Callable) -> list:
+                               tasks: Sequence[BlockTask], skip, should_stop, layout,
+                               train: Callable) -> list:
     """Train ``tasks`` on ``num_workers`` threads, each taking the first task (in
     serial order) whose conflicting predecessors are done.  No round barrier:
     a worker moves on to the next round's block as soon as the blocks it
     conflicts with are finished, and the result is bitwise that of the serial
-    order (blocks that share no resource commute)."""
+    order (blocks that share no resource commute).  Tasks in ``skip`` count as
+    done; once ``should_stop()`` is true no task is started (those running
+    finish).  An exception in one worker (Ctrl-C included) stops the others
+    after their current task."""
     deps = dependencies(tasks, layout)
     n = len(tasks)
-    done = [False] * n
-    started = [False] * n
+    done = [k in skip for k in range(n)]
+    started = list(done)
     results: list = [None] * n
     cond = threading.Condition()
     state = {"first": 0, "failed": False}
@@ -215,28 +270,30 @@ def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
         return None
 
     def work(_):
-        while True:
-            with cond:
-                while True:
-                    if state["failed"] or state["first"] >= n:
-                        return
-                    k = pick()
-                    if k is not None:
-                        started[k] = True
-                        break
-                    if state["first"] >= n:
-                        return
-                    cond.wait()
-            try:
-                results[k] = train(tasks[k])
-            except BaseException:
+        try:
+            while True:
                 with cond:
-                    state["failed"] = True
+                    while True:
+                        if state["failed"] or state["first"] >= n:
+                            return
+                        if should_stop is not None and should_stop():
+                            return
+                        k = pick()
+                        if k is not None:
+                            started[k] = True
+                            break
+                        if state["first"] >= n:
+                            return
+                        cond.wait(0.1)   # wakes for a stop request too
+                results[k] = train(tasks[k])
+                with cond:
+                    done[k] = True
                     cond.notify_all()
-                raise
+        except BaseException:
             with cond:
-                done[k] = True
+                state["failed"] = True
                 cond.notify_all()
+            raise
 
     runner.run(work, [(w,) for w in range(num_workers)])
     return results

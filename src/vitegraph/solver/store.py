@@ -107,9 +107,13 @@ class HostStore:
                                          dtype=self._tables[t.name].dtype)
                         for t in layout.storage if t.role == GLOBAL}
 
-    def begin_episode(self) -> None:
+    def begin_episode(self, lanes: Optional[Mapping] = None) -> None:
+        """Fresh lane copies of the GLOBAL tables, or ``lanes`` (saved mid-episode)."""
         for name, copies in self._copies.items():
-            copies[:] = self._tables[name]
+            copies[:] = self._tables[name] if lanes is None else lanes[name]
+
+    def lanes(self) -> dict:
+        return {name: copies.copy() for name, copies in self._copies.items()}
 
     def end_episode(self) -> None:
         for name, copies in self._copies.items():
@@ -208,9 +212,15 @@ class DeviceStore:
         self.loads += 1
         return tensor
 
-    def begin_episode(self) -> None:
+    def begin_episode(self, lanes: Optional[Mapping] = None) -> None:
         for name, copies in self._copies.items():
-            copies.copy_(self._global[name].expand_as(copies))
+            if lanes is None:
+                copies.copy_(self._global[name].expand_as(copies))
+            else:
+                copies.copy_(self.torch.from_numpy(np.ascontiguousarray(lanes[name])))
+
+    def lanes(self) -> dict:
+        return {name: copies.cpu().numpy().copy() for name, copies in self._copies.items()}
 
     def end_episode(self) -> None:
         for name, copies in self._copies.items():

@@ -33,7 +33,8 @@ from ..models.spec import GLOBAL, NODES, DataInfo, Model
 from ..partition import orthogonal_rounds, partition_nodes, shared_rounds
 from ..sampling import SamplePool
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint, save_checkpoint
-from .coordinator import Coordinator, EpisodePlan, LrSchedule, TrainStats, stream_seed
+from .coordinator import (Coordinator, EpisodePlan, LrSchedule, Partial, TrainStats,
+                          stream_seed)
 from .executors import make_executor
 from .store import Layout, check_layout
 
@@ -150,12 +151,16 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     cfg_dict = rc.to_dict()
     stats = TrainStats()
     start_episode = 0
+    partial = None
     if resume and os.path.exists(os.fspath(checkpoint)):
         ck = load_checkpoint(checkpoint)
         check_compatible(checkpoint, ck, cfg_dict, info.fingerprint)
         tables = {name: np.ascontiguousarray(a, dtype=np.float32)
                   for name, a in ck.tables.items()}
         start_episode = ck.episode
+        if ck.partial_done is not None:
+            partial = Partial(ck.episode, list(ck.partial_done), ck.lanes,
+                              ck.samples_done - ck.episode * plan.episode_size)
         stats.loss_history = list(ck.stats.get("loss_history", []))
         stats.resumed_from_episode = start_episode
         log.info("resuming from %s at episode %d of %d", checkpoint, start_episode,
@@ -177,10 +182,12 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
 
     save = None
     if checkpoint is not None:
-        def save(current, episodes_done):
+        def save(current, episodes_done, part):
+            samples = episodes_done * plan.episode_size + (part.samples if part else 0)
             save_checkpoint(checkpoint, Checkpoint(
-                current, episodes_done, episodes_done * plan.episode_size, cfg_dict,
-                info.fingerprint, {"loss_history": stats.loss_history}))
+                current, episodes_done, samples, cfg_dict, info.fingerprint,
+                {"loss_history": stats.loss_history},
+                part.done if part else None, part.lanes if part else {}))
 
     try:
         executor = make_executor(rc, model, layout, tables, problem.constants)
@@ -189,7 +196,7 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
                                   plan=plan, lr=lr, seed=rc.seed, stats=stats,
                                   passes=rc.passes, save=save,
                                   checkpoint_every=checkpoint_every, progress=rc.progress)
-        tables = coordinator.run(start_episode)
+        tables = coordinator.run(start_episode, partial)
     finally:
         problem.close()
         stats.seconds = time.perf_counter() - t_start
