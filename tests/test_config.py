@@ -18,8 +18,39 @@ def info(num_nodes, num_edges):
 
 def test_graphvite_defaults():
     c = TrainConfig()
-    assert (c.dim, c.learning_rate, c.num_negative, c.negative_weight, c.weight_decay,
-            c.walk_length, c.lr_floor) == (128, 0.025, 1, 5.0, 0.005, 40, 1e-4)
+    assert (c.dim, c.num_negative, c.negative_weight, c.weight_decay,
+            c.walk_length, c.lr_floor) == (128, 1, 5.0, 0.005, 40, 1e-4)
+    r = resolve(c, info(10312, 333983))           # BlogCatalog's size
+    assert r.learning_rate == 0.025 and r.num_epoch == 395
+
+
+def test_auto_length_counts_samples_per_row_and_short_runs_learn_faster(caplog):
+    # 12,800 positive samples per row whatever the density
+    assert resolve(TrainConfig(), info(2708, 5278)).num_epoch == 6567      # Cora
+    r = resolve(TrainConfig(), info(1000, 1_000_000))
+    assert r.num_epoch == 13 and abs(r.samples_per_row - 13000) < 1
+    # learning_rate=auto: 0.025, times sqrt(6400 / samples per row) up to 4x
+    assert resolve(TrainConfig(num_epoch=100), info(2708, 5278)).learning_rate == 0.1
+    lr = resolve(TrainConfig(num_epoch=1000), info(1000, 1600)).learning_rate
+    assert abs(lr - 0.025 * 2) < 1e-12                                    # 1600 per row
+    assert resolve(TrainConfig(learning_rate=0.01, num_epoch=1), info(10, 20)).learning_rate \
+        == 0.01                                                           # given: kept
+    # a length under a quarter of auto is warned about, with the figure to use
+    with caplog.at_level("WARNING", logger="vitegraph"):
+        resolve(TrainConfig(num_epoch=100), info(2708, 5278))
+    assert "num_epoch=100 gives 195 positive samples per row" in caplog.text
+    assert "at least 1642" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vitegraph"):
+        resolve(TrainConfig(num_epoch=1642), info(2708, 5278))
+    assert caplog.text == ""
+
+
+def test_line_augments_like_graphvite_except_first_order():
+    assert resolve(TrainConfig(model="line"), info(10312, 333983)).augmentation_step == 2
+    assert resolve(TrainConfig(model="line"), info(10312, 333983)).shuffle_base == 2
+    assert resolve(TrainConfig(model="line", order=1), info(10312, 333983)) \
+        .augmentation_step == 1
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -70,7 +101,7 @@ def test_ints_accepted_for_floats_and_auto():
 def test_train_section_paths_and_hints():
     with pytest.raises(ConfigError, match=r"train\.dimm: unknown option \(did you mean 'dim'\?\)"):
         train_section({"dimm": 3})
-    with pytest.raises(ConfigError, match=r"train\.num_epoch: must be a positive int, got 'x'"):
+    with pytest.raises(ConfigError, match=r"train\.num_epoch: must be a positive int or 'auto', got 'x'"):
         train_section({"num_epoch": "x"})
     with pytest.raises(ConfigError, match=r"train\.p: left out: it is an option of node2vec"):
         train_section({"model": "line", "p": 2})
@@ -100,7 +131,7 @@ def test_resolve_auto_values():
     assert r.augmentation_step == 2 and r.shuffle_base == 1 and r.num_partitions == 1
     assert r.backend == "numba" and r.device == "cpu" and r.total_samples == 3339830
     line = resolve(TrainConfig(model="line"), info(100, 1000))
-    assert line.augmentation_step == 1 and line.shuffle_base == 1
+    assert line.augmentation_step == 3 and line.shuffle_base == 3
     assert not line.shared_rows
     assert resolve(TrainConfig(model="line", order=1), info(100, 1000)).shared_rows
 

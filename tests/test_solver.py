@@ -356,3 +356,63 @@ def test_dependencies_follow_shared_partitions():
     one = Layout(get_model("line").tables(vg.TrainConfig(model="line", order=1)), offsets, 2, 1)
     # one table: (1, 2) shares partition 1 with (0, 1)
     assert dependencies(tasks, one) == [set(), {0}, {1}, set(), {0, 3}]
+
+
+def test_divergence_stops_with_the_cause_and_writes_nothing(planted, tmp_path):
+    """A learning rate far too high: the run stops with an error naming the
+    learning rate and a value to try, and no checkpoint holds NaNs."""
+    from vitegraph.errors import DivergenceError
+    g, _ = planted
+    ck = tmp_path / "c.npz"
+    with pytest.raises(DivergenceError, match=r"diverged in episode \d+ of \d+.*"
+                                              r"try learning_rate=0\.1 or lower"):
+        train(g, vg.TrainConfig(dim=8, num_epoch=50, learning_rate=1.0, progress=False,
+                                episode_size=2000), checkpoint=ck, checkpoint_every=0)
+    if ck.exists():
+        from vitegraph.solver.checkpoint import load_checkpoint
+        assert all(np.isfinite(a).all() for a in load_checkpoint(ck).tables.values())
+
+
+def test_nan_rows_are_caught_even_when_the_loss_looks_finite(planted, monkeypatch):
+    from vitegraph.errors import DivergenceError
+    from vitegraph.solver import executors
+    g, _ = planted
+    original = executors.NumbaExecutor._train_block
+
+    def poison(self, pool, task):
+        st = original(self, pool, task)
+        self.store.tables()["vertex"][3] = np.nan
+        return st
+
+    monkeypatch.setattr(executors.NumbaExecutor, "_train_block", poison)
+    with pytest.raises(DivergenceError, match="table 'vertex' are not finite"):
+        train(g, vg.TrainConfig(dim=8, num_epoch=5, progress=False))
+
+
+def test_memory_plan_refuses_before_allocating(planted):
+    """dim = 10**6 on 400 nodes needs 3.2 GB of tables: with a 1 GiB budget the
+    run stops at once, naming the figure, the largest part and what to change."""
+    g, _ = planted
+    with pytest.raises(ParameterError, match=r"'memory_budget'.*at least the 3\.0 GiB this run "
+                                             r"needs.*table 'vertex' \(1\.5 GiB\): lower dim"):
+        train(g, vg.TrainConfig(dim=10**6, memory_budget=2**30, progress=False))
+    with pytest.raises(ParameterError, match=r"two sample pools.*lower episode_size"):
+        train(g, vg.TrainConfig(dim=8, episode_size=10**7, memory_budget=2**26,
+                                progress=False))
+
+
+def test_memory_plan_counts_the_large_arrays(planted):
+    from vitegraph.models import get_model
+    from vitegraph.solver.memory import plan_memory
+    from vitegraph.config import resolve
+    g, _ = planted
+    model = get_model("deepwalk")
+    rc = resolve(vg.TrainConfig(dim=16, episode_size=1000, num_partitions=2), model.describe(g))
+    items = {what: b for what, b, _ in plan_memory(model, rc, model.describe(g)).items}
+    assert items["table 'vertex'"] == items["table 'context'"] == 400 * 16 * 4
+    assert items["two sample pools"] == 2 * 1000 * 2 * 4
+    assert items["routing staging buffer"] == 1000 * 9
+    line1 = get_model("line")
+    rc1 = resolve(vg.TrainConfig(model="line", order=1, dim=16), line1.describe(g))
+    assert "table 'context'" not in {w for w, _, _ in plan_memory(line1, rc1,
+                                                                  line1.describe(g)).items}

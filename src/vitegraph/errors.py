@@ -67,5 +67,11 @@ class OutputError(VitegraphError, OSError):
     a file, an unknown format ...); the message names the path."""
 
 
+class DivergenceError(VitegraphError):
+    """Training diverged (the loss exploded or became NaN, or a table holds
+    non-finite values); the message names the likely cause and a value to try.
+    Nothing non-finite is written."""
+
+
 class CheckpointError(VitegraphError):
     """A checkpoint is missing, corrupt, or does not match the run it resumes."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -45,11 +46,16 @@ class TrainConfig:
 
     model: str = model_field(DEFAULT_MODEL)
     dim: int = option(128, "int", "embedding dimension", minimum=0, exclusive_minimum=True)
-    num_epoch: int = option(400, "int", "training length in epochs; one epoch is as many "
-                            "positive samples as the data has edges (or triplets)",
-                            minimum=0, exclusive_minimum=True)
-    learning_rate: float = option(0.025, "float", "initial learning rate; decays linearly "
-                                  "over the run", minimum=0, exclusive_minimum=True)
+    num_epoch: object = option(AUTO, "int", "training length in epochs; one epoch is as many "
+                               "positive samples as the data has edges (or triplets); auto = "
+                               "the model's samples per row (12,800 for node embedding) times "
+                               "the rows, whatever the density", minimum=0,
+                               exclusive_minimum=True, allow_auto=True)
+    learning_rate: object = option(AUTO, "float", "initial learning rate; decays linearly "
+                                   "over the run; auto = the model's (0.025 for node "
+                                   "embedding), raised for short runs: times sqrt(6400 / "
+                                   "samples per row), at most 4x", minimum=0,
+                                   exclusive_minimum=True, allow_auto=True)
     lr_floor: float = option(1e-4, "float", "the learning rate never falls below "
                              "lr_floor * learning_rate", minimum=0, maximum=1)
     num_partitions: object = option(AUTO, "int", "P: rows are split into P partitions and "
@@ -79,6 +85,10 @@ class TrainConfig:
                                    "partitions may occupy (torch backend); partitions swap "
                                    "through host memory beyond it; auto = no limit",
                                    minimum=1, allow_auto=True)
+    memory_budget: object = option(AUTO, "int", "bytes the run may allocate (tables, pools, "
+                                   "sampling tables); a run that needs more stops before "
+                                   "allocating, saying what to change; auto = the memory "
+                                   "available when the run starts", minimum=1, allow_auto=True)
     batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend "
                              "only)", minimum=1)
     seed: int = option(0, "int", "random seed (sampler, negatives, initialisation)", minimum=0,
@@ -208,7 +218,8 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
     else:
         per_block = c.threads_per_block
     samplers = cpus if c.num_sampler_threads == AUTO else c.num_sampler_threads
-    total = int(c.num_epoch) * int(info.epoch_size)
+    num_epoch, lr0, per_row = training_length(c, model, info)
+    total = int(num_epoch) * int(info.epoch_size)
     if c.episode_size == AUTO:
         # ~20 pools per run so the lr ramp and progress are smooth, at most 2**24
         # samples (2 pools of int32 pairs = 256 MiB), at least 2**16
@@ -223,17 +234,58 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
         # (BlogCatalog, P = 4: first-order LINE loses 1.5 Micro-F1 at 10% when a
         # pool is trained in one pass)
         passes = max(1, round(episode / (PASS_ROW_SAMPLES * parts * info.num_nodes)))
-    values = dict(num_partitions=int(parts), num_workers=int(workers),
+    values = dict(num_epoch=int(num_epoch), learning_rate=float(lr0),
+                  samples_per_row=round(per_row, 1),
+                  num_partitions=int(parts), num_workers=int(workers),
                   threads_per_block=int(per_block), num_sampler_threads=int(samplers),
                   episode_size=int(episode), passes=int(passes), backend=backend,
                   device=device,
-                  device_memory=c.device_memory,
+                  device_memory=c.device_memory, memory_budget=c.memory_budget,
                   total_samples=total, shared_rows=bool(shared), round_width=int(width))
     model_values = model.resolve(c, info)
     r = ResolvedConfig(c, values, model_values)
     log.info("resolved config: model=%s %s", c.model,
              " ".join(f"{k}={v}" for k, v in {**values, **model_values}.items()))
     return r
+
+
+def training_length(c, model, info) -> tuple[int, float, float]:
+    """``(num_epoch, learning_rate, samples per row)`` with ``auto`` resolved.
+
+    What decides quality is the number of positive samples per row, not the
+    epoch count: ``num_epoch=auto`` gives every graph the model's
+    ``auto_samples_per_row`` (12,800 for node embedding: BlogCatalog's 400
+    epochs, Cora's 6,400).  ``learning_rate=auto`` is the model's rate, raised
+    by ``sqrt(short_run / samples per row)`` (at most 4x) for runs shorter than
+    ``short_run_samples_per_row``, which keeps short runs usable.  A length
+    under a quarter of the automatic one is warned about, with the figure to
+    use.  See docs/benchmarks.md ("Training length") for the calibration.
+    """
+    rows, epoch = max(int(info.num_nodes), 1), max(int(info.epoch_size), 1)
+    target = getattr(model, "auto_samples_per_row", None)
+    auto_epochs = None if not target else max(1, round(target * rows / epoch))
+    if c.num_epoch == AUTO:
+        if auto_epochs is None:
+            raise ParameterError(c._owner, "num_epoch", "a number of epochs (this model has "
+                                 "no automatic length)", c.num_epoch)
+        num_epoch = auto_epochs
+    else:
+        num_epoch = int(c.num_epoch)
+        if auto_epochs is not None and num_epoch * 4 < auto_epochs:
+            log.warning("num_epoch=%d gives %s positive samples per row on this data, under a "
+                        "quarter of the %s of num_epoch=auto (%d epochs): expect poor "
+                        "embeddings; use num_epoch=auto, or at least %d", num_epoch,
+                        f"{num_epoch * epoch / rows:,.0f}", f"{target:,}", auto_epochs,
+                        -(-auto_epochs // 4))
+    per_row = num_epoch * epoch / rows
+    if c.learning_rate == AUTO:
+        base = model.learning_rate
+        short = getattr(model, "short_run_samples_per_row", None)
+        boost = 1.0 if not short else min(4.0, math.sqrt(max(1.0, short / per_row)))
+        lr0 = base * boost
+    else:
+        lr0 = float(c.learning_rate)
+    return num_epoch, lr0, per_row
 
 
 def _cuda_available() -> bool:

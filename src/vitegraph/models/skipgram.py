@@ -55,10 +55,10 @@ class SkipGramConfig(TrainConfig):
                               minimum=1)
     augmentation_step: object = option(AUTO, "int", "pairs (c_j, c_j+k) for k = 1..this are "
                                        "emitted from each walk; auto = floor(ln 1600 / "
-                                       "ln(|E|/|V|)) for walks, 1 for line", minimum=1,
-                                       allow_auto=True)
+                                       "ln(|E|/|V|)) (GraphVite's rule), 1 for first-order "
+                                       "LINE", minimum=1, allow_auto=True)
     shuffle_base: object = option(AUTO, "int", "pseudo-shuffle stride of each pool chunk; "
-                                  "auto = augmentation_step for line, 1 (off) otherwise",
+                                  "auto = augmentation_step for LINE, 1 (off) otherwise",
                                   minimum=1, allow_auto=True)
 
 
@@ -103,8 +103,12 @@ class SkipGram(Model):
     columns = ("head", "tail")
     primary = "vertex"
     table_specs = (VERTEX, CONTEXT)
-    walk_auto_step = True   # auto augmentation step by GraphVite's rule (else 1)
-    p = q = 1.0
+    # calibrated on Cora, Citeseer and BlogCatalog, checked on the other labelled
+    # graphs of shared/data (docs/benchmarks.md, "Training length")
+    learning_rate = 0.025
+    short_run_samples_per_row = 6400
+    auto_samples_per_row = 12800
+    pseudo_shuffle = False  # LINE: pairs of one walk spread over the pool (GraphVite)
 
     def coerce_data(self, data):
         return as_graph(data)
@@ -126,11 +130,15 @@ class SkipGram(Model):
     def walk_options(self, config) -> tuple[float, float]:
         return 1.0, 1.0
 
+    def auto_step(self, config) -> bool:
+        """Whether ``augmentation_step=auto`` is GraphVite's rule (else 1)."""
+        return True
+
     def resolve(self, config, info: DataInfo) -> dict:
         c = config
         if c.augmentation_step != AUTO:
             s = c.augmentation_step
-        elif self.walk_auto_step:
+        elif self.auto_step(c):
             s = default_augmentation_step(info.epoch_size, info.num_nodes, c.walk_length)
         else:
             s = 1
@@ -140,8 +148,21 @@ class SkipGram(Model):
         if c.shuffle_base != AUTO:
             base = c.shuffle_base
         else:
-            base = 1 if self.walk_auto_step else s
+            base = s if self.pseudo_shuffle else 1
         return {"augmentation_step": int(s), "shuffle_base": int(base)}
+
+    def memory_items(self, info: DataInfo, rc) -> list:
+        n = info.num_nodes
+        stored = int(info.summary.get("num_stored_edges", 0))
+        items = [("negative tables", 8 * n, "-"),
+                 ("walk start tables", 16 * n, "-")]
+        if info.summary.get("weighted"):
+            items.append(("per-row alias tables (weighted graph)", 8 * stored,
+                          "read the graph unweighted (weighted: false)"))
+        p, q = self.walk_options(rc)
+        if (p, q) != (1.0, 1.0):
+            items.append(("node2vec hub bitmaps", 4 * stored, "-"))
+        return items
 
     def prepare(self, graph: Graph, rc, partition) -> Problem:
         p, q = self.walk_options(rc)
@@ -198,7 +219,13 @@ class LineModel(SkipGram):
     title = "LINE"
     summary = "skip-gram on sampled edges; order 2 (vertex . context) or 1 (vertex . vertex)"
     Config = LineConfig
-    walk_auto_step = False
+    pseudo_shuffle = True
+
+    def auto_step(self, config) -> bool:
+        # order 2 augments as GraphVite's LINE does (BlogCatalog: 37.4 / 41.6 / 42.5
+        # against 32.7 / 39.2 / 41.0 with step 1); order 1, which GraphVite lacks,
+        # loses 2 points at 50% with it, so it samples edges (step 1)
+        return config.order == 2
 
     def tables(self, config):
         if config.order == 1:

@@ -138,6 +138,12 @@ class Model:
     primary: str = "vertex"           # the table that is "the embedding"
     backends: Sequence[str] = ("numba", "torch")
     table_specs: Sequence[Table] = ()
+    # learning_rate=auto: this rate, raised for runs under
+    # short_run_samples_per_row positive samples per row (None: never raised)
+    learning_rate: float = 0.025
+    short_run_samples_per_row: Optional[int] = None
+    # num_epoch=auto: about this many positive samples per row (None: no auto)
+    auto_samples_per_row: Optional[int] = None
 
     # -- structure -----------------------------------------------------------------
     def tables(self, config) -> tuple[Table, ...]:
@@ -170,6 +176,11 @@ class Model:
     def resolve(self, config, info: DataInfo) -> dict:
         """Concrete values of the model's own ``auto`` options, and cross-checks."""
         return {}
+
+    def memory_items(self, info: DataInfo, rc) -> list:
+        """``(what, bytes, remedy)`` of the large arrays :meth:`prepare` builds
+        (sampling tables, constants), for the run's memory plan."""
+        return []
 
     # -- a run ------------------------------------------------------------------
     def prepare(self, data, rc, partition) -> Problem:

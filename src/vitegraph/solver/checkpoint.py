@@ -33,7 +33,7 @@ FORMAT_VERSION = 2
 # options that may change between a run and its resumption without changing
 # what is being trained
 FREE_OPTIONS = {"progress", "num_workers", "num_sampler_threads", "threads_per_block",
-                "device_memory"}
+                "device_memory", "memory_budget"}
 
 
 @dataclass

@@ -32,6 +32,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from ..errors import DivergenceError
 from ..sampling import SamplePool
 from ..sampling.rng import splitmix64
 from .executors import BlockTask, Executor
@@ -77,6 +78,12 @@ class TrainStats:
         d["worker_utilisation"] = self.worker_utilisation
         return d
 
+
+# a run has diverged when an episode's mean loss exceeds this many times the
+# first episode's (or 1, whichever is larger), or is not finite
+DIVERGENCE_FACTOR = 10.0
+# rows of each table checked for non-finite values after every episode
+CHECKED_ROWS = 4096
 
 # at most this many samples in one task: a task is the unit the executors
 # schedule and a Ctrl-C waits for (about 0.1 to 0.3 s on a CPU core)
@@ -243,7 +250,10 @@ class Coordinator:
                     if res.done is not None:  # stopped inside the episode
                         if self.save is not None:
                             flat = [x for r in tasks for x in r]
-                            self.save(self.executor.tables(), episode, Partial(
+                            current = self.executor.tables()
+                            check_finite(current, self.lr.lr0, episode + 1,
+                                         plan.num_episodes)
+                            self.save(current, episode, Partial(
                                 episode, res.done, self.executor.lanes(),
                                 sum(flat[k].hi - flat[k].lo for k in res.done)))
                             saved = True
@@ -251,6 +261,7 @@ class Coordinator:
                         break
                     stats.loss_history.append(res.loss / max(res.count, 1))
                     stats.episodes += 1
+                    self.check_divergence(episode)
                     if bar is not None:
                         bar.set_postfix(loss=f"{res.loss / max(res.count, 1):.4f}",
                                         refresh=False)
@@ -259,7 +270,9 @@ class Coordinator:
                         break  # finished: a late Ctrl-C does not throw the result away
                     due = time.perf_counter() - last_save >= self.checkpoint_every
                     if self.save is not None and (due or stop.requested):
-                        self.save(self.executor.tables(), done, None)
+                        current = self.executor.tables()
+                        check_finite(current, self.lr.lr0, episode + 1, plan.num_episodes)
+                        self.save(current, done, None)
                         saved = True
                         last_save = time.perf_counter()
                     if stop.requested:
@@ -282,7 +295,43 @@ class Coordinator:
                 log.warning("interrupted in episode %d of %d; checkpoint saved",
                             episode + 1, plan.num_episodes)
             raise KeyboardInterrupt
+        check_finite(tables, self.lr.lr0, plan.num_episodes, plan.num_episodes)
         return tables
+
+    def check_divergence(self, episode: int) -> None:
+        """Raise :class:`DivergenceError` when the episode's mean loss exploded
+        or a sample of the tables' rows is not finite."""
+        losses = self.stats.loss_history
+        last, first = losses[-1], losses[0]
+        if not math.isfinite(last):
+            what = "the loss is not a number"
+        elif last > DIVERGENCE_FACTOR * max(first, 1.0):
+            what = f"the mean loss rose from {first:.4g} to {last:.4g}"
+        else:
+            what = None
+        if what is not None:
+            raise DivergenceError(_diverged(what, self.lr.lr0, episode + 1,
+                                            self.plan.num_episodes))
+        sample = getattr(self.executor, "sample_rows", None)
+        if sample is not None:
+            check_finite(sample(CHECKED_ROWS, episode), self.lr.lr0, episode + 1,
+                         self.plan.num_episodes)
+
+
+def _diverged(what: str, lr0: float, episode: int, num_episodes: int) -> str:
+    return (f"training diverged in episode {episode} of {num_episodes}: {what}. The "
+            f"learning rate ({lr0:g}) is the likely cause: try learning_rate={lr0 / 10:.3g} "
+            "or lower. Nothing was written")
+
+
+def check_finite(tables: dict, lr0: float, episode: int, num_episodes: int) -> None:
+    """Raise :class:`DivergenceError` naming a table with non-finite values."""
+    for name, a in tables.items():
+        if not np.isfinite(a).all():
+            share = float(np.mean(~np.isfinite(a)))
+            raise DivergenceError(_diverged(f"{100 * share:.3g}% of the values of table "
+                                            f"{name!r} are not finite", lr0, episode,
+                                            num_episodes))
 
 
 @dataclass

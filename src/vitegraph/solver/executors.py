@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
+import numpy as np
+
 from .._threads import ThreadRunner
 from ..sampling import SamplePool
 from ..sampling.rng import make_states
@@ -139,6 +141,15 @@ class NumbaExecutor(Executor):
 
     def tables(self):
         return self.store.tables()
+
+    def sample_rows(self, k: int, seed: int) -> dict:
+        """Up to ``k`` rows of each stored table (a cheap check for NaNs)."""
+        rng = np.random.default_rng(seed)
+        out = {}
+        for name, a in self.store.tables().items():
+            rows = a if a.shape[0] <= k else a[np.sort(rng.choice(a.shape[0], k, replace=False))]
+            out[name] = rows
+        return out
 
     @property
     def counters(self):

@@ -36,6 +36,7 @@ from .checkpoint import Checkpoint, check_compatible, load_checkpoint, save_chec
 from .coordinator import (Coordinator, EpisodePlan, LrSchedule, Partial, TrainStats,
                           stream_seed)
 from .executors import make_executor
+from .memory import check_memory
 from .store import Layout, check_layout
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,19 @@ def make_config(config=None, options: Optional[Mapping] = None) -> TrainConfig:
                          "options", type(config).__name__)
 
 
+def _uniform_float32(rng, rows: int, d: int, chunk_bytes: int = 1 << 26) -> np.ndarray:
+    """``U(-0.5/d, 0.5/d)`` drawn straight into float32, chunk by chunk (no
+    float64 temporary of the table's size)."""
+    a = np.empty((rows, d), dtype=np.float32)
+    step = max(1, chunk_bytes // (4 * d))
+    for lo in range(0, rows, step):
+        part = a[lo:lo + step]
+        rng.random(out=part, dtype=np.float32)
+        part -= np.float32(0.5)
+        part *= np.float32(1.0 / d)
+    return a
+
+
 def init_tables(tables, rc, info: DataInfo) -> dict:
     """Stored tables in row-id order: ``uniform`` ones drawn in table order from
     one generator seeded by ``rc.seed``."""
@@ -98,7 +112,7 @@ def init_tables(tables, rc, info: DataInfo) -> dict:
         rows = info.num_nodes if t.rows == NODES else int(info.sizes[t.rows])
         d = t.width(rc)
         if t.init == "uniform":
-            a = rng.uniform(-0.5 / d, 0.5 / d, size=(rows, d)).astype(np.float32)
+            a = _uniform_float32(rng, rows, d)
         elif t.init == "zeros":
             a = np.zeros((rows, d), dtype=np.float32)
         elif callable(t.init):
@@ -134,6 +148,7 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     data = model.check_data(data)
     info = model.describe(data)
     rc = resolve(config, info, model)
+    check_memory(model, rc, info)   # before anything large is allocated
 
     # -- episodes, partitions, schedule, sampler
     plan = EpisodePlan.cover(rc.total_samples, rc.episode_size)
