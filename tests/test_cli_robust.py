@@ -193,3 +193,16 @@ def test_ctrl_c_stops_within_seconds_saves_and_resumes(graph, tmp_path):
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 130 and time.perf_counter() - t < 5.0
+
+
+def test_evaluate_and_plot_read_every_format_embed_writes(graph, tmp_path):
+    pytest.importorskip("matplotlib")
+    for ext in (".npz", ".txt", ".bin"):
+        out = tmp_path / f"e{ext}"
+        res = vitegraph("-q", "embed", graph / "edges.txt", "-o", out, "--epochs", "200")
+        assert res.returncode == 0, res.stderr
+        res = vitegraph("evaluate", out, "--labels", graph / "labels.txt", "--repeats", "1")
+        assert res.returncode == 0 and "Micro-F1" in res.stdout, res.stderr
+        res = vitegraph("-q", "plot", out, "--labels", graph / "labels.txt", "-o",
+                        tmp_path / f"p{ext}.png")
+        assert res.returncode == 0 and (tmp_path / f"p{ext}.png").exists(), res.stderr
