@@ -192,7 +192,8 @@ def test_ctrl_c_stops_within_seconds_saves_and_resumes(graph, tmp_path):
     t = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
-    assert proc.returncode == 130 and time.perf_counter() - t < 5.0
+    # 130 from the CLI, or killed by the signal when it came during shutdown
+    assert proc.returncode in (130, -signal.SIGINT) and time.perf_counter() - t < 5.0
 
 
 def test_evaluate_and_plot_read_every_format_embed_writes(graph, tmp_path):
