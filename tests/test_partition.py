@@ -75,22 +75,28 @@ def test_partition_errors():
         partition_nodes(np.ones((2, 2)), 1)
 
 
-def check_rounds(P, W, rounds):
-    assert len(rounds) == math.ceil(P * P / W)
+def check_cover(P, rounds, width):
+    """Every block of the P x P grid exactly once, rounds of 1..width blocks,
+    never growing (shorter rounds only drop the last positions)."""
     seen = set()
     for r in rounds:
-        assert 1 <= len(r) <= W
-        rows = [i for i, _ in r]
-        cols = [j for _, j in r]
-        assert len(set(rows)) == len(r) and len(set(cols)) == len(r)  # orthogonal
+        assert 1 <= len(r) <= width
         for b in r:
             assert 0 <= b[0] < P and 0 <= b[1] < P
             assert b not in seen
             seen.add(b)
-    assert len(seen) == P * P  # every block exactly once
-    # worker w is position w; shorter rounds only drop the last workers
+    assert len(seen) == P * P
     lengths = [len(r) for r in rounds]
     assert lengths == sorted(lengths, reverse=True)
+
+
+def check_rounds(P, W, rounds):
+    assert len(rounds) == math.ceil(P * P / W)
+    check_cover(P, rounds, W)
+    for r in rounds:
+        rows = [i for i, _ in r]
+        cols = [j for _, j in r]
+        assert len(set(rows)) == len(r) and len(set(cols)) == len(r)  # orthogonal
     # context partitions stay with a worker: few switches in total
     switches = 0
     for w in range(W):
@@ -120,19 +126,10 @@ def test_orthogonal_rounds_examples_and_errors():
 
 
 def check_shared_rounds(P, rounds):
-    cap = max(1, P // 2)
-    seen = set()
+    check_cover(P, rounds, max(1, P // 2))
     for r in rounds:
-        assert 1 <= len(r) <= cap
         touched = [p for i, j in r for p in ({i, j} if i != j else {i})]
         assert len(set(touched)) == len(touched)  # blocks of a round share no partition
-        for b in r:
-            assert 0 <= b[0] < P and 0 <= b[1] < P
-            assert b not in seen
-            seen.add(b)
-    assert len(seen) == P * P  # every block exactly once
-    lengths = [len(r) for r in rounds]
-    assert lengths == sorted(lengths, reverse=True)
 
 
 @pytest.mark.parametrize("P", range(1, 13))
