@@ -144,15 +144,27 @@ def test_rerun_does_not_silently_overwrite_an_interrupted_run(graph, tmp_path):
 
 
 def test_stale_temporary_files_of_killed_runs_are_removed(graph, tmp_path):
+    from vitegraph._atomic import _host
     out = tmp_path / "out"
     out.mkdir()
-    stale = out / ".tmp-999999999-abc.npz"     # no such process
+    host = _host()
+    stale = out / f".vitegraph-tmp-{host}-999999999-abc.npz"   # no such process
     stale.write_bytes(b"half")
-    mine = out / f".tmp-{os.getppid()}-keep"  # a live process: left alone
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    young = out / f".vitegraph-tmp-{host}-999999998-new.npz"   # too recent to judge
+    young.write_bytes(b"x")
+    mine = out / f".vitegraph-tmp-{host}-{os.getppid()}-keep"  # a live process
     mine.write_bytes(b"x")
+    other = out / ".vitegraph-tmp-otherhost-999999999-x"       # another host's
+    other.write_bytes(b"x")
+    os.utime(other, (old, old))
+    user = out / ".old-2019-dotfiles"                           # not ours at all
+    user.mkdir()
     res = vitegraph("-q", "run", write_run(tmp_path, graph, out, 5))
     assert res.returncode == 0, res.stderr
-    assert not stale.exists() and mine.exists()
+    assert not stale.exists()
+    assert young.exists() and mine.exists() and other.exists() and user.exists()
 
 
 def start(args, **kw):

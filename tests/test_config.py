@@ -85,8 +85,10 @@ def test_trainconfig_builds_the_models_section():
     c = TrainConfig(model="node2vec", p=2.0)
     assert isinstance(c, Node2VecConfig) and c.p == 2.0 and c.q == 1.0
     assert c.replace(q=3.0).q == 3.0
-    line = c.replace(model="line")  # switching model keeps the shared options
+    line = c.replace(model="line")  # switching model keeps the shared options set
     assert type(line) is LineConfig and line.dim == c.dim
+    set_dim = TrainConfig(model="node2vec", dim=32, p=2.0).replace(model="line")
+    assert set_dim.dim == 32 and set_dim.num_epoch == "auto"
     with pytest.raises(ParameterError, match="'model' parameter of Node2Vec"):
         Node2VecConfig(model="line")
     with pytest.raises(ParameterError, match="'p' parameter of LINE"):

@@ -209,6 +209,10 @@ def test_toy_model_resumes_from_a_checkpoint(toy, tmp_path, monkeypatch):
     from vitegraph.solver.checkpoint import load_checkpoint
     saved = load_checkpoint(ck)
     assert saved.episode == 1 and saved.partial_done and "relation" in saved.lanes
+    from vitegraph.errors import CheckpointError
+    with pytest.raises(CheckpointError, match="lane copies of table 'relation'"):
+        vg.train(data, "toy_transe", checkpoint=ck, resume=True,
+                 **{**kw, "threads_per_block": 2})
     resumed = vg.train(data, "toy_transe", checkpoint=ck, resume=True, **kw)
     assert resumed.stats.resumed_from_episode == 1
     for name in full.tables:

@@ -160,8 +160,13 @@ def test_ctrl_c_stops_between_tasks_and_resume_trains_exactly_the_rest(planted, 
     saved = load_checkpoint(ck)
     assert saved.partial_done is not None and len(saved.partial_done) > 0
     monkeypatch.setattr(executors.NumbaExecutor, "_train_block", original)
+    with pytest.raises(CheckpointError, match="num_sampler_threads: 1 -> 2"):
+        train(g, cfg.replace(num_sampler_threads=2), checkpoint=ck, resume=True)
     resumed = train(g, cfg, checkpoint=ck, resume=True)
     assert same_tables(resumed, full)
+    # the statistics count the whole run, the part before the Ctrl-C included
+    assert resumed.stats.samples_done == full.stats.samples_done
+    np.testing.assert_allclose(resumed.stats.loss_history, full.stats.loss_history, rtol=1e-9)
 
 
 def test_resume_refuses_other_config_or_graph(planted, tmp_path):

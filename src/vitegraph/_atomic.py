@@ -2,9 +2,10 @@
 
 Writes build under a temporary sibling name, then rename into place, so a
 reader (or a crash) never sees a half-written result.  Temporary names carry the
-writer's process id (``.tmp-<pid>-...``); a process killed mid-write leaves one
-behind, and the next write into that folder removes the ones whose process is
-gone.  Temporary files from ``tempfile`` are private (mode 0600 / 0700); the
+writer's host and process id (``.vitegraph-tmp-<host>-<pid>-...``); a process
+killed mid-write leaves one behind, and the next write into that folder from the
+same host removes those whose process is gone and that are over a minute old
+(never another host's, never anything not named so).  Temporary files from ``tempfile`` are private (mode 0600 / 0700); the
 result gets the mode a plain ``open`` would have given it under the process
 umask.
 
@@ -23,7 +24,8 @@ import tempfile
 
 from .errors import OutputError
 
-_STALE = re.compile(r"^\.(?:tmp|old)-(\d+)-")
+_STALE = re.compile(r"^\.vitegraph-(?:tmp|old)-([A-Za-z0-9_]+)-(\d+)-")
+_STALE_AGE = 60.0  # seconds: a temporary file younger than this is never removed
 
 
 def _umask() -> int:
@@ -32,8 +34,13 @@ def _umask() -> int:
     return mask
 
 
+def _host() -> str:
+    import socket
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
 def _prefix(kind: str = "tmp") -> str:
-    return f".{kind}-{os.getpid()}-"
+    return f".vitegraph-{kind}-{_host()}-{os.getpid()}-"
 
 
 def _alive(pid: int) -> bool:
@@ -49,17 +56,24 @@ def _alive(pid: int) -> bool:
 def clean_stale(folder) -> list[str]:
     """Remove temporary files and folders left in ``folder`` by vitegraph
     processes that no longer run; returns their names."""
+    import time
     removed = []
     try:
         names = os.listdir(folder)
     except OSError:
         return removed
+    host, now = _host(), time.time()
     for name in names:
         m = _STALE.match(name)
-        if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+        if not m or m.group(1) != host:
+            continue
+        pid = int(m.group(2))
+        if pid == os.getpid() or _alive(pid):
             continue
         p = os.path.join(folder, name)
         try:
+            if now - os.lstat(p).st_mtime < _STALE_AGE:
+                continue
             if os.path.isdir(p) and not os.path.islink(p):
                 shutil.rmtree(p)
             else:

@@ -8,10 +8,9 @@ parallel work is plain Python threads calling ``nogil`` functions.
 
 from __future__ import annotations
 
-import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 
 class ThreadRunner:
@@ -57,51 +56,18 @@ class ThreadRunner:
         except BaseException as exc:  # still wait for the others
             first_error = exc
         for k, f in zip(range(1, self.num_threads), futures):
-            try:
-                for i, r in zip(index[k], f.result()):
-                    results[i] = r
-            except BaseException as exc:
-                first_error = first_error or exc
-        if first_error is not None:
-            raise first_error
-        return results
-
-    def map_dynamic(self, fn: Callable, jobs: Iterable[tuple]) -> list:
-        """As :meth:`run`, but after its first job (job k for thread k) a thread
-        takes the next job left as it finishes one (for jobs of uneven length);
-        results in job order."""
-        jobs = list(jobs)
-        if self.num_threads == 1 or len(jobs) <= 1:
-            return [fn(*job) for job in jobs]
-        self._start()
-        lock = threading.Lock()
-        width = min(self.num_threads, len(jobs))
-        cursor = [width]
-        results: list = [None] * len(jobs)
-
-        def drain(first):
-            i = first
-            while i is not None:
-                results[i] = fn(*jobs[i])
-                with lock:
-                    i = cursor[0] if cursor[0] < len(jobs) else None
-                    cursor[0] += 1
-
-        futures = [self._executor.submit(drain, k) for k in range(1, width)]
-        first_error: Optional[BaseException] = None
-        try:
-            drain(0)
-        except BaseException as exc:
-            first_error = exc
-            with lock:
-                cursor[0] = len(jobs)  # the others stop after their current job
-        for f in futures:
-            try:
-                f.result()
-            except BaseException as exc:
-                first_error = first_error or exc
-                with lock:
-                    cursor[0] = len(jobs)
+            while True:  # a Ctrl-C while waiting must not leave a thread running
+                try:
+                    for i, r in zip(index[k], f.result()):
+                        results[i] = r
+                    break
+                except KeyboardInterrupt as exc:
+                    first_error = first_error or exc
+                    if f.done():
+                        break
+                except BaseException as exc:
+                    first_error = first_error or exc
+                    break
         if first_error is not None:
             raise first_error
         return results

@@ -117,11 +117,16 @@ class TrainConfig:
 
     def replace(self, **changes) -> "TrainConfig":
         """A copy with ``changes``.  Changing ``model`` builds that model's
-        section, keeping the options the two models share."""
+        section, keeping the shared options that were set (not the old
+        section's defaults)."""
         if "model" in changes and changes["model"] != self.model:
+            # carry over what was set (differs from this section's defaults) and
+            # the new section has; its own defaults fill the rest
             from ..models import get_model
             keep = option_names(get_model(changes["model"]).Config)
-            data = {k: v for k, v in self.to_dict().items() if k in keep}
+            defaults = {f.name: f.default for f in dataclasses.fields(self)}
+            data = {k: v for k, v in self.to_dict().items()
+                    if k in keep and k != "model" and v != defaults[k]}
             data.update(changes)
             return TrainConfig(**data)
         check_option_names(type(self), changes)

@@ -31,9 +31,11 @@ FORMAT = "vitegraph.checkpoint"
 FORMAT_VERSION = 2
 
 # options that may change between a run and its resumption without changing
-# what is being trained
-FREE_OPTIONS = {"progress", "num_workers", "num_sampler_threads", "threads_per_block",
-                "device_memory", "memory_budget"}
+# what is being trained (the sampler's thread count is not one: it decides the
+# pools' contents; threads_per_block only decides the Hogwild interleaving,
+# except for the lane copies of a run stopped inside an episode, checked apart)
+FREE_OPTIONS = {"progress", "num_workers", "threads_per_block", "device_memory",
+                "memory_budget"}
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Checkpoint:
     stats: dict
     partial_done: Optional[list] = None   # tasks of episode `episode` already trained
     lanes: dict = field(default_factory=dict)   # GLOBAL tables' lane copies then
+    partial_loss: float = 0.0             # loss and samples of those tasks
+    partial_count: int = 0
 
 
 def save_checkpoint(path, ckpt: Checkpoint) -> None:
@@ -53,6 +57,7 @@ def save_checkpoint(path, ckpt: Checkpoint) -> None:
             "episode": ckpt.episode, "samples_done": ckpt.samples_done,
             "config": ckpt.config, "data": ckpt.data, "stats": ckpt.stats,
             "tables": list(ckpt.tables), "partial_done": ckpt.partial_done,
+            "partial_loss": ckpt.partial_loss, "partial_count": ckpt.partial_count,
             "lanes": list(ckpt.lanes)}
     arrays = {f"table.{name}": a for name, a in ckpt.tables.items()}
     arrays.update({f"lanes.{name}": a for name, a in ckpt.lanes.items()})
@@ -84,11 +89,14 @@ def load_checkpoint(path) -> Checkpoint:
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from None
     return Checkpoint(tables, int(meta["episode"]), int(meta["samples_done"]),
                       meta["config"], meta["data"], meta.get("stats", {}),
-                      meta.get("partial_done"), lanes)
+                      meta.get("partial_done"), lanes, float(meta.get("partial_loss", 0.0)),
+                      int(meta.get("partial_count", 0)))
 
 
-def check_compatible(path, ckpt: Checkpoint, config: dict, data: dict) -> None:
-    """Raise :class:`CheckpointError` unless ``ckpt`` continues this run."""
+def check_compatible(path, ckpt: Checkpoint, config: dict, data: dict,
+                     lane_shapes: Optional[dict] = None) -> None:
+    """Raise :class:`CheckpointError` unless ``ckpt`` continues this run;
+    ``lane_shapes``: the shapes this run's lane copies have."""
     if ckpt.data != data:
         diff = [k for k in data if ckpt.data.get(k) != data[k]]
         raise CheckpointError(f"{path}: the checkpoint is of another graph "
@@ -99,6 +107,14 @@ def check_compatible(path, ckpt: Checkpoint, config: dict, data: dict) -> None:
         pairs = ", ".join(f"{k}: {ckpt.config.get(k)!r} -> {config.get(k)!r}" for k in diff)
         raise CheckpointError(f"{path}: the checkpoint was made with other training "
                               f"options ({pairs}); resume with the same options or start anew")
+    for name, a in ckpt.lanes.items():
+        want = (lane_shapes or {}).get(name)
+        if want is not None and tuple(a.shape) != tuple(want):
+            raise CheckpointError(
+                f"{path}: the run stopped inside an episode with {a.shape[0]} lane copies of "
+                f"table {name!r} and would resume with {want[0]}; resume with the same "
+                f"num_workers and threads_per_block (then {ckpt.config.get('num_workers')} and "
+                f"{ckpt.config.get('threads_per_block')}) or start anew")
 
 
 def checkpoint_summary(path) -> str:

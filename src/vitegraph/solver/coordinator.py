@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 class TrainStats:
     """What a run did and how fast."""
 
-    samples: int = 0
+    samples: int = 0                  # trained by this process (samples_per_second)
+    samples_done: int = 0             # of the run, a resumed one's earlier part included
     seconds: float = 0.0
     setup_seconds: float = 0.0
     train_seconds: float = 0.0        # executor busy with episodes (wall)
@@ -122,8 +123,9 @@ class EpisodePlan:
 def stream_seed(seed: int, episode: int, stream: int) -> int:
     """Independent 63-bit seeds per (run seed, episode, stream); stream 0 is the
     sampler, stream 1 + b block b = i * P + j."""
-    x = int(splitmix64(np.uint64(seed) * np.uint64(1000003) + np.uint64(episode)))
-    return int(splitmix64(np.uint64(x ^ (stream * 0x9E3779B97F4A7C15 & (2**64 - 1))))) >> 1
+    mask = (1 << 64) - 1
+    x = int(splitmix64(np.uint64((int(seed) * 1000003 + int(episode)) & mask)))
+    return int(splitmix64(np.uint64(x ^ (stream * 0x9E3779B97F4A7C15 & mask)))) >> 1
 
 
 def block_tasks(pool: SamplePool, rounds: Sequence[Sequence[tuple]], t0: int,
@@ -253,18 +255,23 @@ class Coordinator:
                             current = self.executor.tables()
                             check_finite(current, self.lr.lr0, episode + 1,
                                          plan.num_episodes)
+                            before = resumed.loss if resumed else 0.0
                             self.save(current, episode, Partial(
                                 episode, res.done, self.executor.lanes(),
-                                sum(flat[k].hi - flat[k].lo for k in res.done)))
+                                sum(flat[k].hi - flat[k].lo for k in res.done),
+                                before + res.loss))
                             saved = True
                         interrupted = True
                         break
-                    stats.loss_history.append(res.loss / max(res.count, 1))
+                    loss, count = res.loss, res.count
+                    if resumed is not None:  # the tasks trained before the interruption
+                        loss, count = loss + resumed.loss, count + resumed.samples
+                    stats.samples_done += count
+                    stats.loss_history.append(loss / max(count, 1))
                     stats.episodes += 1
                     self.check_divergence(episode)
                     if bar is not None:
-                        bar.set_postfix(loss=f"{res.loss / max(res.count, 1):.4f}",
-                                        refresh=False)
+                        bar.set_postfix(loss=f"{loss / max(count, 1):.4f}", refresh=False)
                     done = episode + 1
                     if done == plan.num_episodes:
                         break  # finished: a late Ctrl-C does not throw the result away
@@ -343,6 +350,7 @@ class Partial:
     done: list
     lanes: dict
     samples: int = 0
+    loss: float = 0.0
 
 
 def _progress(enabled: bool, total: int, initial: int):

@@ -204,6 +204,9 @@ class TorchExecutor(Executor):
     def tables(self):
         return self.store.tables()
 
+    def sample_rows(self, k: int, seed: int) -> dict:
+        return self.store.sample_rows(k, seed)
+
     @property
     def counters(self):
         return {"worker_busy_seconds": [self._busy], **self.store.counters}

@@ -207,6 +207,10 @@ class DeviceStore:
         name, p = key
         host = self._host[name][self.layout.rows(p)]
         tensor = self.torch.from_numpy(np.ascontiguousarray(host)).to(self.device)
+        if tensor.device.type == "cpu":
+            # a CPU "device" would share the host array: copy, so that the
+            # device copy and the write-back are real (and tested) on any machine
+            tensor = tensor.clone()
         self._cache[key] = tensor
         self._bytes += self._part_bytes(name, p)
         self.loads += 1
@@ -251,6 +255,21 @@ class DeviceStore:
         for name, g in self._global.items():
             self._host[name][...] = g.cpu().numpy()
         return dict(self._host)
+
+    def sample_rows(self, k: int, seed: int) -> dict:
+        """Up to ``k`` rows of every resident partition and global table, on
+        the host (a cheap check for NaNs)."""
+        rng = np.random.default_rng(seed)
+        out = {}
+        items = [(f"{n}[{p}]", t) for (n, p), t in self._cache.items()]
+        items += list(self._global.items())
+        for name, t in items:
+            rows = t.shape[0]
+            if rows > k:
+                idx = self.torch.from_numpy(np.sort(rng.choice(rows, k, replace=False)))
+                t = t.index_select(0, idx.to(t.device))
+            out[name] = t.cpu().numpy()
+        return out
 
     @property
     def counters(self) -> dict:

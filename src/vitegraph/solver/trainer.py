@@ -169,13 +169,14 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     partial = None
     if resume and os.path.exists(os.fspath(checkpoint)):
         ck = load_checkpoint(checkpoint)
-        check_compatible(checkpoint, ck, cfg_dict, info.fingerprint)
+        check_compatible(checkpoint, ck, cfg_dict, info.fingerprint, lane_shapes(layout, rc, info))
         tables = {name: np.ascontiguousarray(a, dtype=np.float32)
                   for name, a in ck.tables.items()}
         start_episode = ck.episode
         if ck.partial_done is not None:
-            partial = Partial(ck.episode, list(ck.partial_done), ck.lanes,
-                              ck.samples_done - ck.episode * plan.episode_size)
+            partial = Partial(ck.episode, list(ck.partial_done), ck.lanes, ck.partial_count,
+                              ck.partial_loss)
+        stats.samples_done = ck.episode * plan.episode_size
         stats.loss_history = list(ck.stats.get("loss_history", []))
         stats.resumed_from_episode = start_episode
         log.info("resuming from %s at episode %d of %d", checkpoint, start_episode,
@@ -202,7 +203,8 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
             save_checkpoint(checkpoint, Checkpoint(
                 current, episodes_done, samples, cfg_dict, info.fingerprint,
                 {"loss_history": stats.loss_history},
-                part.done if part else None, part.lanes if part else {}))
+                part.done if part else None, part.lanes if part else {},
+                part.loss if part else 0.0, part.samples if part else 0))
 
     try:
         executor = make_executor(rc, model, layout, tables, problem.constants)
@@ -230,6 +232,16 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
              "wait %.2f s)", stats.samples, stats.seconds, stats.samples_per_second / 1e6,
              stats.fill_seconds, stats.train_seconds, stats.wait_seconds)
     return TrainResult(result, model, rc, stats, info)
+
+
+def lane_shapes(layout, rc, info) -> dict:
+    """Shapes of the GLOBAL tables' lane copies in this run."""
+    out = {}
+    for t in layout.storage:
+        if t.role == GLOBAL:
+            rows = int(info.sizes[t.rows])
+            out[t.name] = (layout.num_lanes, rows, t.width(rc))
+    return out
 
 
 def _role(specs, name: str) -> str:
