@@ -1,5 +1,7 @@
 """The training options schema: defaults, validation messages, resolution."""
 
+import importlib.util
+
 import pytest
 
 from vitegraph.config import TrainConfig, from_mapping, options_help, resolve
@@ -179,3 +181,37 @@ def test_resolve_does_not_import_torch_without_a_gpu_driver():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["numba", "False"]
+
+
+@pytest.mark.torch
+def test_backend_choice_and_devices(monkeypatch, caplog):
+    """auto: Triton on a visible GPU (torch when triton is missing), numba
+    otherwise; a device list trains on several devices; the log says which
+    device, which kernels and why."""
+    pytest.importorskip("torch")
+    import logging
+    from vitegraph.config import train as train_cfg
+    monkeypatch.setattr(train_cfg, "_cuda_available", lambda: False)
+    with caplog.at_level(logging.INFO, logger="vitegraph"):
+        r = resolve(TrainConfig(), info(100, 500))
+    assert (r.backend, r.device) == ("numba", "cpu")
+    assert "training on cpu with the numba kernels (no CUDA GPU is visible)" in caplog.text
+    r = resolve(TrainConfig(backend="torch", device="cpu,cpu"), info(100, 500))
+    assert (r.device, r.num_workers, r.threads_per_block) == ("cpu,cpu", 2, 1)
+    r = resolve(TrainConfig(backend="torch", num_workers=3), info(100, 500))
+    assert (r.device, r.num_workers) == ("cpu,cpu,cpu", 3)
+    r = resolve(TrainConfig(device="cpu"), info(100, 500))
+    assert r.backend == "torch"      # a torch device asks for torch
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    with pytest.raises(ParameterError, match="'backend'.*TRITON_INTERPRET"):
+        resolve(TrainConfig(backend="triton", device="cpu"), info(100, 500))
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    if importlib.util.find_spec("triton") is not None:
+        assert resolve(TrainConfig(backend="triton", device="cpu"), info(100, 500)).backend \
+            == "triton"
+    with pytest.raises(ParameterError, match="'device'"):
+        resolve(TrainConfig(backend="torch", device="cpu,,cpu"), info(100, 500))
+    with pytest.raises(ParameterError, match="'device'"):
+        resolve(TrainConfig(backend="numba", device="cpu,cpu"), info(100, 500))
+    with pytest.raises(ParameterError, match="'device'"):
+        resolve(TrainConfig(backend="torch", device="cuda"), info(100, 500))

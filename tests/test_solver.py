@@ -307,6 +307,28 @@ def test_torch_swapping_partitions_changes_nothing(planted, model):
         run_tables(g, device_memory=100, **kw)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("model", [{}, {"model": "line", "order": 1}])
+def test_several_devices_train_what_one_device_trains(planted, model):
+    """Two and three stand-in devices (CPU tensors, each its own cache)
+    train bitwise the tables of one: blocks of a round go to different
+    devices, partitions move between them, and each block's stream is its
+    own.  With a budget of two partitions per device they also swap."""
+    pytest.importorskip("torch")
+    g, _ = planted
+    kw = dict(backend="torch", num_partitions=4, batch_size=256, **model)
+    one = run_tables(g, device="cpu", **kw)
+    two = run_tables(g, device="cpu,cpu", **kw)
+    assert two.config.num_workers == 2
+    assert same_tables(one, two)
+    assert two.stats.partition_transfers > 0
+    assert min(two.stats.worker_busy_seconds) > 0
+    rows = -(-400 // 4)
+    three = run_tables(g, device="cpu,cpu,cpu", device_memory=2 * rows * 8 * 4, **kw)
+    assert same_tables(one, three)
+    assert three.stats.partition_evictions > 0
+
+
 def test_partitioned_line_first_order_uses_both_workers(planted):
     g, labels = planted
     m = vg.LINE(order=1, dim=16, num_epoch=300, progress=False, seed=1, num_partitions=4,

@@ -76,11 +76,13 @@ class TrainConfig:
                                   "double-buffered unit of sampling and training); auto = "
                                   "about 1/20 of the run, between 2**16 and 2**24",
                                   minimum=1, allow_auto=True)
-    backend: str = option(AUTO, "str", "training kernels: numba (CPU) or torch (CPU or GPU); "
-                          "auto = torch on a visible CUDA GPU, else numba",
-                          choices=(AUTO, "numba", "torch"))
-    device: str = option(AUTO, "str", "torch device for the torch backend: cpu, cuda, "
-                         "cuda:N; auto = cuda when visible")
+    backend: str = option(AUTO, "str", "training kernels: numba (CPU), torch (CPU or GPU, "
+                          "the reference) or triton (fused GPU kernels); auto = triton on "
+                          "a visible CUDA GPU (torch when triton is missing), else numba",
+                          choices=(AUTO, "numba", "torch", "triton"))
+    device: str = option(AUTO, "str", "device(s) of the torch and triton backends: cpu, "
+                         "cuda, cuda:N, or a comma-separated list (cuda:0,cuda:1) to train "
+                         "on several; auto = cuda when visible (num_workers devices)")
     device_memory: object = option(AUTO, "int", "bytes of device memory the embedding "
                                    "partitions may occupy (torch backend); partitions swap "
                                    "through host memory beyond it; auto = no limit",
@@ -196,22 +198,13 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
     c = config
     model = model or get_model(c.model)
     owner = c._owner
-    backend, device = c.backend, c.device
-    cuda = _cuda_available() if (backend in (AUTO, "torch") or device == AUTO) else False
-    if backend == AUTO:
-        backend = "torch" if (cuda and device == AUTO) or device.startswith("cuda") else "numba"
-    if backend not in model.backends:
-        raise ParameterError(owner, "backend", f"one of {', '.join(model.backends)}", backend)
-    if backend == "numba" and device not in (AUTO, "cpu"):
-        raise ParameterError(owner, "device", "'cpu' or 'auto' with backend='numba'", device)
-    if device == AUTO:
-        device = "cuda" if backend == "torch" and cuda else "cpu"
-    if backend == "torch":
-        _check_torch_device(owner, device)
-
+    backend, devices, why = choose_backend(owner, c.backend, c.device, c.num_workers,
+                                           model.backends)
+    device = ",".join(devices)
     cpus = _cpu_count()
-    on_gpu = backend == "torch" and device.startswith("cuda")
-    workers = (1 if on_gpu else cpus) if c.num_workers == AUTO else c.num_workers
+    on_device = backend != "numba"
+    workers = len(devices) if on_device else (cpus if c.num_workers == AUTO
+                                               else c.num_workers)
     parts = 1 if c.num_partitions == AUTO else c.num_partitions
     if parts > info.num_nodes:
         raise ParameterError(owner, "num_partitions", f"at most the number of rows "
@@ -219,7 +212,7 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
     shared = model.shares_rows(c)
     width = max(1, parts // 2) if shared else parts   # blocks per round (see partition.schedule)
     if c.threads_per_block == AUTO:
-        per_block = 1 if backend == "torch" else max(1, workers // width)
+        per_block = 1 if on_device else max(1, workers // width)
     else:
         per_block = c.threads_per_block
     samplers = cpus if c.num_sampler_threads == AUTO else c.num_sampler_threads
@@ -249,6 +242,7 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
                   total_samples=total, shared_rows=bool(shared), round_width=int(width))
     model_values = model.resolve(c, info)
     r = ResolvedConfig(c, values, model_values)
+    log.info("training on %s with the %s kernels (%s)", device, backend, why)
     log.info("resolved config: model=%s %s", c.model,
              " ".join(f"{k}={v}" for k, v in {**values, **model_values}.items()))
     return r
@@ -307,6 +301,77 @@ def _cuda_available() -> bool:
             return False
     import torch
     return bool(torch.cuda.is_available())
+
+
+def choose_backend(owner: str, backend: str, device: str, num_workers, allowed
+                   ) -> tuple[str, tuple[str, ...], str]:
+    """``(backend, devices, why)`` for the ``backend`` and ``device`` options.
+
+    auto: Triton kernels on a visible CUDA GPU (the torch reference kernel when
+    triton is not installed), else numba on the CPU.  ``device`` may list
+    several devices; ``device=auto`` on a GPU backend takes ``num_workers``
+    devices (auto: 1)."""
+    explicit = device != AUTO
+    listed = tuple(d.strip() for d in device.split(",")) if explicit else ()
+    if any(not d for d in listed):
+        raise ParameterError(owner, "device", "device names separated by commas", device)
+    wants_cuda = any(d.startswith("cuda") for d in listed)
+    cuda = _cuda_available() if (backend != "numba" and (not explicit or wants_cuda)) else False
+    if backend == AUTO:
+        if explicit and not wants_cuda:
+            backend, why = "torch", f"device={device} asks for torch"
+        elif cuda or wants_cuda:
+            ok, reason = _triton_ok("cuda")
+            if ok and "triton" not in allowed:
+                ok, reason = False, "this model has no Triton kernels"
+            backend = "triton" if ok else "torch"
+            why = ("a CUDA GPU is visible" if ok else
+                   f"a CUDA GPU is visible but {reason}: the torch reference kernel")
+        else:
+            backend, why = "numba", "no CUDA GPU is visible"
+    else:
+        why = f"backend={backend}"
+    if backend not in allowed:
+        raise ParameterError(owner, "backend", f"one of {', '.join(allowed)}", backend)
+    if backend == "numba":
+        if explicit and listed != ("cpu",):
+            raise ParameterError(owner, "device", "'cpu' or 'auto' with backend='numba'",
+                                 device)
+        return backend, ("cpu",), why
+    if not explicit:
+        count = 1 if num_workers == AUTO else int(num_workers)
+        if cuda:
+            import torch
+            have = torch.cuda.device_count()
+            if count > have:
+                raise ParameterError(owner, "num_workers", f"at most {have} (the CUDA "
+                                     "devices visible)", count)
+            listed = ("cuda",) if count == 1 else tuple(f"cuda:{k}" for k in range(count))
+        else:
+            listed = ("cpu",) * count
+    for d in listed:
+        _check_torch_device(owner, d)
+    if len(set(listed)) < len(listed) and any(d.startswith("cuda") for d in listed):
+        raise ParameterError(owner, "device", "distinct CUDA devices", device)
+    if backend == "triton":
+        for d in listed:
+            ok, reason = _triton_ok(d)
+            if not ok:
+                raise ParameterError(owner, "backend", f"'torch' or 'numba' ({reason})",
+                                     backend)
+    if listed and listed[0].startswith("cuda"):
+        import torch
+        name = torch.cuda.get_device_name(torch.device(listed[0]))
+        why = f"{why}; {name}"
+    return backend, listed, why
+
+
+def _triton_ok(device: str) -> tuple[bool, str]:
+    try:
+        from ..kernels.skipgram_triton import available
+    except ImportError:   # torch missing
+        return False, "torch is not installed"
+    return available(device)
 
 
 def _check_torch_device(owner: str, device: str) -> None:

@@ -102,6 +102,7 @@ class SkipGram(Model):
 
     columns = ("head", "tail")
     primary = "vertex"
+    backends = ("numba", "torch", "triton")
     table_specs = (VERTEX, CONTEXT)
     # calibrated on Cora, Citeseer and BlogCatalog, checked on the other labelled
     # graphs of shared/data (docs/benchmarks.md, "Training length")
@@ -196,6 +197,16 @@ class SkipGram(Model):
                                      columns[1], consts["neg_prob"], consts["neg_alias"],
                                      lr_start=lr_start, lr_end=lr_end, generator=rng,
                                      batch_size=batch, **kw)
+        elif backend == "triton":
+            from ..kernels import skipgram_triton as k
+
+            def run(tables, columns, consts, lr_start, lr_end, rng, threads):
+                # rng: the task's seed (Philox key); the columns come from the
+                # run's own samplers, so the range checks (a device sync) are skipped
+                return k.train_block(tables["vertex"], tables["context"], columns[0],
+                                     columns[1], consts["neg_prob"], consts["neg_alias"],
+                                     lr_start=lr_start, lr_end=lr_end, seed=rng,
+                                     check=False, sync=False, **kw)
         else:
             raise ParameterError(self.title, "backend", f"one of {self.backends}", backend)
         return run

@@ -136,7 +136,7 @@ class Model:
     Config: type = None               # config section (a TrainConfig subclass)
     columns: Sequence[str] = ("head", "tail")
     primary: str = "vertex"           # the table that is "the embedding"
-    backends: Sequence[str] = ("numba", "torch")
+    backends: Sequence[str] = ("numba", "torch")    # + "triton" where it has such kernels
     table_specs: Sequence[Table] = ()
     # learning_rate=auto: this rate, raised for runs under
     # short_run_samples_per_row positive samples per row (None: never raised)

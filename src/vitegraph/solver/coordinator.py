@@ -58,6 +58,7 @@ class TrainStats:
     worker_busy_seconds: list = field(default_factory=list)  # per worker, inside kernels
     partition_loads: int = 0
     partition_evictions: int = 0
+    partition_transfers: int = 0      # device to device (several devices)
 
     @property
     def samples_per_second(self) -> float:
@@ -297,6 +298,7 @@ class Coordinator:
             stats.worker_busy_seconds = counters.get("worker_busy_seconds", [])
             stats.partition_loads = counters.get("partition_loads", 0)
             stats.partition_evictions = counters.get("partition_evictions", 0)
+            stats.partition_transfers = counters.get("partition_transfers", 0)
         if interrupted:
             if saved:
                 log.warning("interrupted in episode %d of %d; checkpoint saved",

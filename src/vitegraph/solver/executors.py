@@ -13,12 +13,13 @@ block's random stream is its own).
   blocks it shares a partition with are done (no barrier between rounds), and
   call the model's numba kernel (GIL released) with ``threads_per_block``
   Hogwild threads.
-- :class:`TorchExecutor` (one torch device): blocks run one after another
-  through the model's torch kernel; a :class:`DeviceStore` keeps the partitions
-  on the device (all of them, or as many as ``device_memory`` allows).
+- :class:`TorchExecutor` (torch devices, the torch or Triton kernels): on one
+  device blocks run in order while the next block's samples upload on a copy
+  stream; on several, one thread per device takes blocks as the numba workers
+  do; a :class:`DeviceStore` keeps the partitions on the devices (all of them,
+  or as many as ``device_memory`` allows) and moves them between devices.
 
-Several devices in one process and several processes (torch.distributed) are
-further executors of the same interface: ``train_episode(pool, rounds)``,
+Several processes (torch.distributed) are further executors of the same interface: ``train_episode(pool, rounds)``,
 ``tables()``, ``counters``, ``close()``.
 """
 
@@ -161,45 +162,175 @@ class NumbaExecutor(Executor):
         self._runner.close()
 
 
+class _Uploader:
+    """Double-buffered upload of a task's sample columns to one device.
+
+    On CUDA, ``submit`` copies the columns into one of two pinned host buffers
+    and starts their transfer into a device buffer on a side stream; ``wait``
+    makes the training stream wait for that transfer and hands out the device
+    columns; ``release`` marks when the training stream is done with them.  So
+    the next task's samples cross the bus while the current one trains.  Off
+    CUDA the columns are wrapped without copies (torch on the CPU reads the
+    pool in place)."""
+
+    def __init__(self, torch, device, columns: int, capacity: int):
+        self.torch = torch
+        self.device = device
+        self.cuda = device.type == "cuda"
+        self.columns = columns
+        self.capacity = 0
+        self._turn = 0
+        if self.cuda:
+            self.stream = torch.cuda.Stream(device=device)
+            self._slots = [None, None]
+            self._copied = [torch.cuda.Event() for _ in range(2)]
+            self._used = [torch.cuda.Event() for _ in range(2)]
+            self._reserve(capacity)
+
+    def _reserve(self, capacity: int) -> None:
+        torch = self.torch
+        self.capacity = capacity
+        for k in range(2):
+            host = torch.empty((self.columns, capacity), dtype=torch.int32, pin_memory=True)
+            dev = torch.empty((self.columns, capacity), dtype=torch.int32, device=self.device)
+            self._slots[k] = (host, dev)
+
+    def submit(self, arrays):
+        torch = self.torch
+        if not self.cuda:
+            return [torch.from_numpy(a) for a in arrays]
+        n = len(arrays[0])
+        if n > self.capacity or any(a.dtype != np.int32 for a in arrays):
+            # an odd task: synchronous plain upload
+            return [torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in arrays]
+        k = self._turn
+        self._turn ^= 1
+        host, dev = self._slots[k]
+        self._copied[k].synchronize()     # the host buffer's last transfer is done
+        for c, a in enumerate(arrays):
+            host[c, :n].numpy()[...] = a
+        with torch.cuda.stream(self.stream):
+            self.stream.wait_event(self._used[k])   # the device buffer is free
+            dev[:, :n].copy_(host[:, :n], non_blocking=True)
+            self._copied[k].record(self.stream)
+        return (k, n)
+
+    def wait(self, handle):
+        if not self.cuda or isinstance(handle, list):
+            return handle
+        k, n = handle
+        self.torch.cuda.current_stream(self.device).wait_event(self._copied[k])
+        dev = self._slots[k][1]
+        return [dev[c, :n] for c in range(self.columns)]
+
+    def release(self, handle) -> None:
+        if self.cuda and not isinstance(handle, list):
+            self._used[handle[0]].record(self.torch.cuda.current_stream(self.device))
+
+
 class TorchExecutor(Executor):
-    def __init__(self, store, kernel: Callable, *, device):
+    """Blocks through the model's torch or Triton kernel on one or more devices.
+
+    One device: blocks run one after another in the schedule's order, and the
+    next block's samples upload while the current one trains.  Several
+    devices: one Python thread per device takes blocks as
+    :class:`NumbaExecutor`'s workers do (each as soon as the blocks it shares a
+    partition with are done), so every round's orthogonal blocks train on
+    different devices at once, as in GraphVite; partitions move between
+    devices through the :class:`DeviceStore`.  A block's random stream comes
+    from its task, so the tables do not depend on which device trained it.
+
+    ``seeded``: the kernel takes the task's integer seed (Triton's Philox key)
+    instead of a ``torch.Generator``."""
+
+    def __init__(self, store, kernel: Callable, *, devices=None, device=None,
+                 seeded: bool = False, upload_rows: int = 1 << 20):
         import torch
         self.torch = torch
         self.store = store
         self.kernel = kernel
-        self.device = torch.device(device)
-        self.generator = torch.Generator(device=self.device)
-        self._busy = 0.0
+        devs = devices if devices is not None else ([device] if device is not None
+                                                     else store.devices)
+        self.devices = [torch.device(d) for d in devs]
+        self.device = self.devices[0]
+        self.num_workers = len(self.devices)
+        self.seeded = seeded
+        self._generators = [torch.Generator(device=d) for d in self.devices]
+        self._uploaders = [None] * len(self.devices)
+        self._upload_rows = int(upload_rows)
+        self._busy = [0.0] * len(self.devices)
+        self._runner = ThreadRunner(self.num_workers, "vitegraph-device") \
+            if self.num_workers > 1 else None
 
-    def _columns(self, pool: SamplePool, task: BlockTask):
-        torch = self.torch
-        pin = self.device.type == "cuda"
-        out = []
-        for col in task.columns(pool):
-            t = torch.from_numpy(col)
-            if pin:
-                t = t.pin_memory()
-            out.append(t.to(self.device, non_blocking=True))
-        return out
+    def _uploader(self, w: int, columns: int) -> _Uploader:
+        up = self._uploaders[w]
+        if up is None or up.columns != columns:
+            up = self._uploaders[w] = _Uploader(self.torch, self.devices[w], columns,
+                                                self._upload_rows)
+        return up
+
+    def _rng(self, w: int, task: BlockTask):
+        if self.seeded:
+            return int(task.seed)
+        g = self._generators[w]
+        g.manual_seed(int(task.seed) & ((1 << 63) - 1))
+        return g
+
+    def _train(self, w: int, task: BlockTask, cols):
+        device = self.devices[w]
+        ctx = self.torch.cuda.device(device) if device.type == "cuda" else _nullcontext()
+        with ctx:
+            tables, consts = self.store.block(task.i, task.j, task.slot, w)
+            return self.kernel(tables, cols, consts, task.lr_start, task.lr_end,
+                               self._rng(w, task), 1)
 
     def train_episode(self, pool, rounds, *, skip=frozenset(), lanes=None, should_stop=None,
                       on_task=None):
         tasks = [t for r in rounds for t in r]
-        t0 = time.perf_counter()
         self.store.begin_episode(lanes)
+        if self.num_workers == 1:
+            results = self._serial(pool, tasks, skip, should_stop, on_task)
+        else:
+            def train(task, w):
+                t0 = time.perf_counter()
+                up = self._uploader(w, len(pool.columns))
+                handle = up.submit(task.columns(pool))
+                st = self._train(w, task, up.wait(handle))
+                up.release(handle)
+                if self.devices[w].type == "cuda":
+                    # another device may take this block's partitions next
+                    self.torch.cuda.current_stream(self.devices[w]).synchronize()
+                self._busy[w] += time.perf_counter() - t0
+                if on_task is not None:
+                    on_task(st.num_samples)
+                return st
 
-        def train(task):
-            tables, consts = self.store.block(task.i, task.j, task.slot)
-            self.generator.manual_seed(int(task.seed) & ((1 << 63) - 1))
-            st = self.kernel(tables, self._columns(pool, task), consts, task.lr_start,
-                             task.lr_end, self.generator, 1)
-            if on_task is not None:
-                on_task(st.num_samples)
-            return st
-
-        results = _run_in_order(tasks, skip, should_stop, train)
-        self._busy += time.perf_counter() - t0
+            results = _run_in_order_of_conflicts(self._runner, self.num_workers, tasks,
+                                                 skip, should_stop, self.store.layout, train,
+                                                 with_worker=True)
         return _finish(self.store, tasks, skip, results)
+
+    def _serial(self, pool, tasks, skip, should_stop, on_task) -> list:
+        """One device: train in order, uploading task k + 1 while k trains."""
+        t0 = time.perf_counter()
+        up = self._uploader(0, len(pool.columns))
+        todo = [k for k in range(len(tasks)) if k not in skip]
+        results: list = [None] * len(tasks)
+        handle = up.submit(tasks[todo[0]].columns(pool)) if todo else None
+        for n, k in enumerate(todo):
+            if should_stop is not None and should_stop():
+                break
+            cols = up.wait(handle)
+            nxt = None
+            if n + 1 < len(todo):
+                nxt = up.submit(tasks[todo[n + 1]].columns(pool))
+            results[k] = self._train(0, tasks[k], cols)
+            up.release(handle)
+            handle = nxt
+            if on_task is not None:
+                on_task(results[k].num_samples)
+        self._busy[0] += time.perf_counter() - t0
+        return results
 
     def tables(self):
         return self.store.tables()
@@ -209,7 +340,19 @@ class TorchExecutor(Executor):
 
     @property
     def counters(self):
-        return {"worker_busy_seconds": [self._busy], **self.store.counters}
+        return {"worker_busy_seconds": list(self._busy), **self.store.counters}
+
+    def close(self):
+        if self._runner is not None:
+            self._runner.close()
+
+
+class _nullcontext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
 
 
 def dependencies(tasks: Sequence[BlockTask], layout) -> list[set]:
@@ -255,7 +398,7 @@ def _finish(store, tasks, skip, results) -> EpisodeResult:
 
 def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
                                tasks: Sequence[BlockTask], skip, should_stop, layout,
-                               train: Callable) -> list:
+                               train: Callable, with_worker: bool = False) -> list:
     """Train ``tasks`` on ``num_workers`` threads, each taking the first task (in
     serial order) whose conflicting predecessors are done.  No round barrier:
     a worker moves on to the next round's block as soon as the blocks it
@@ -283,7 +426,7 @@ def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
                 return k
         return None
 
-    def work(_):
+    def work(w):
         try:
             while True:
                 with cond:
@@ -299,7 +442,7 @@ def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
                         if state["first"] >= n:
                             return
                         cond.wait(0.1)   # wakes for a stop request too
-                results[k] = train(tasks[k])
+                results[k] = train(tasks[k], w) if with_worker else train(tasks[k])
                 with cond:
                     done[k] = True
                     cond.notify_all()
@@ -317,10 +460,11 @@ def make_executor(rc, model, layout, tables: dict, constants: dict) -> Executor:
     """The executor for the resolved config's backend."""
     from .store import DeviceStore, HostStore
     kernel = model.kernel(rc.backend, rc)
-    if rc.backend == "torch":
+    if rc.backend in ("torch", "triton"):
         capacity = None if rc.device_memory == "auto" else int(rc.device_memory)
-        store = DeviceStore(layout, tables, constants, rc.device, capacity)
-        return TorchExecutor(store, kernel, device=rc.device)
+        devices = rc.device.split(",")
+        store = DeviceStore(layout, tables, constants, devices, capacity)
+        return TorchExecutor(store, kernel, devices=devices, seeded=rc.backend == "triton")
     store = HostStore(layout, tables, constants)
     return NumbaExecutor(store, kernel, num_workers=rc.num_workers,
                          threads_per_block=rc.threads_per_block)

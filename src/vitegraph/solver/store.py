@@ -10,11 +10,12 @@ that, as a mapping from table names to arrays, plus the block's slices of the
 model's constant arrays (negative tables ...).
 
 - :class:`HostStore`: numpy tables in host memory; blocks get views.
-- :class:`DeviceStore`: torch tensors on one device with a byte ``capacity``:
-  partitions are loaded on first use and, when the capacity is reached, the
-  least recently used partition that the block does not need is written back
-  to host memory and dropped.  Without a capacity everything stays resident.
-  Loads and evictions are counted.
+- :class:`DeviceStore`: torch tensors on one or more devices, each with a byte
+  ``capacity``: partitions are loaded on first use, move between devices as
+  blocks need them and, when a device's capacity is reached, the least
+  recently used partition that the block does not need is written back to
+  host memory and dropped.  Without a capacity everything stays resident.
+  Loads, evictions and device-to-device transfers are counted.
 
 GLOBAL tables (relations ...): at the start of an episode every *lane* (round
 slot x thread of that slot's block) gets a private copy, and at its end the
@@ -146,27 +147,51 @@ def _reduce_lanes(table, copies) -> None:
 
 
 class DeviceStore:
-    """Tables as torch tensors on ``device``, partitions cached up to
-    ``capacity`` bytes (None: no limit), host numpy arrays as the master copy."""
+    """Tables on one or more torch devices, host numpy arrays as the master copy.
+
+    Every piece a block writes -- a partition ``(table, p)`` of a stored table,
+    or the lane copies of one round slot's GLOBAL tables -- lives in exactly
+    one place at a time: the host, or the cache of one device.  A block trained
+    on device ``d`` gets its pieces moved there (from the host, or straight
+    from the device that last wrote them); each device's cache holds at most
+    ``capacity`` bytes of partitions (None: no limit) and, when full, writes
+    the least recently used partition the block does not need back to the host.
+    With one device and no capacity everything stays resident.  The executor
+    must order blocks that share a piece (see :func:`~.executors.dependencies`)
+    and finish a block's device work before another device takes its pieces.
+
+    GLOBAL tables: the base table stays on the host; lane copies are made at
+    the start of an episode and reduced on the host at its end, in lane order
+    (as :class:`HostStore`, so the result is the same on every executor).
+    Constants (negative tables ...) are copied to every device once."""
 
     def __init__(self, layout: Layout, tables: Mapping[str, np.ndarray],
-                 constants: Mapping[str, tuple], device, capacity: Optional[int] = None):
+                 constants: Mapping[str, tuple], devices, capacity: Optional[int] = None):
+        import threading
+
         import torch
         self.torch = torch
         self.layout = layout
-        self.device = torch.device(device)
+        if isinstance(devices, (str, torch.device)):
+            devices = [devices]
+        self.devices = [torch.device(d) for d in devices]
+        self.device = self.devices[0]
         self.capacity = capacity
         self._host = {t.name: tables[t.name] for t in layout.storage}
-        self._cache: "OrderedDict[tuple[str, int], object]" = OrderedDict()
-        self._bytes = 0
+        self._lanes = {t.name: np.empty((layout.num_lanes,) + self._host[t.name].shape,
+                                        dtype=self._host[t.name].dtype)
+                       for t in layout.storage if t.role == GLOBAL}
+        self._where: dict = {}                   # piece -> device index (absent: host)
+        self._cache = [OrderedDict() for _ in self.devices]   # piece -> tensor
+        self._bytes = [0] * len(self.devices)
+        self._lock = threading.Lock()
         self.loads = 0
         self.evictions = 0
-        self._global = {t.name: torch.from_numpy(self._host[t.name]).to(self.device)
-                        for t in layout.storage if t.role == GLOBAL}
-        self._copies = {name: g.new_empty((layout.num_lanes,) + tuple(g.shape))
-                        for name, g in self._global.items()}
-        self._constants = {name: (torch.from_numpy(np.ascontiguousarray(arr)).to(self.device),
-                                  role) for name, (arr, role) in dict(constants).items()}
+        self.transfers = 0
+        consts = {name: (np.ascontiguousarray(arr), role)
+                  for name, (arr, role) in dict(constants).items()}
+        self._constants = [{name: (self._to(torch.from_numpy(arr), d), role)
+                            for name, (arr, role) in consts.items()} for d in self.devices]
         self._partitioned = [t for t in layout.storage if t.role != GLOBAL]
         if capacity is not None:
             need = self._largest_block_bytes()
@@ -175,105 +200,165 @@ class DeviceStore:
                                      "(the partitions one block needs); use more partitions "
                                      "or a larger budget", capacity)
 
-    def _part_bytes(self, name: str, p: int) -> int:
-        a = self._host[name]
-        rows = self.layout.rows(p)
-        return (rows.stop - rows.start) * a.shape[1] * a.itemsize
+    def _to(self, tensor, device):
+        out = tensor.to(device)
+        if out.device.type == "cpu" and out.data_ptr() == tensor.data_ptr():
+            # a CPU stand-in "device" would share the host array: copy, so that
+            # loads, transfers and write-backs are real (and tested) on any machine
+            out = out.clone()
+        return out
 
-    def _needed(self, i: int, j: int) -> list[tuple[str, int]]:
+    # -- pieces ---------------------------------------------------------------------
+    def _host_view(self, piece) -> np.ndarray:
+        if piece[0] == "@lanes":
+            k = self.layout.threads_per_block
+            return self._lanes[piece[1]][piece[2] * k:(piece[2] + 1) * k]
+        name, p = piece
+        return self._host[name][self.layout.rows(p)]
+
+    def _bytes_of(self, piece) -> int:
+        return int(self._host_view(piece).nbytes)
+
+    def _part_bytes(self, name: str, p: int) -> int:
+        return self._bytes_of((name, p))
+
+    def _needed(self, i: int, j: int, slot: int = 0) -> list:
         lay = self.layout
         need = []
         for t in lay.tables:
             if t.role == GLOBAL:
-                continue
-            key = (lay.source(t), lay.part_for(t, i, j))
+                key = ("@lanes", lay.source(t), slot)
+            else:
+                key = (lay.source(t), lay.part_for(t, i, j))
             if key not in need:
                 need.append(key)
         return need
 
     def _largest_block_bytes(self) -> int:
         P = self.layout.num_partitions
-        return max(sum(self._part_bytes(n, p) for n, p in self._needed(i, j))
+        return max(sum(self._bytes_of(k) for k in self._needed(i, j) if k[0] != "@lanes")
                    for i in range(P) for j in range(P))
 
-    def _evict(self, key) -> None:
-        name, p = key
-        tensor = self._cache.pop(key)
-        self._host[name][self.layout.rows(p)] = tensor.cpu().numpy()
-        self._bytes -= self._part_bytes(name, p)
+    def _write_back(self, piece) -> None:
+        d = self._where.pop(piece)
+        tensor = self._cache[d].pop(piece)
+        self._host_view(piece)[...] = tensor.cpu().numpy()
+        self._bytes[d] -= self._bytes_of(piece)
+
+    def _evict(self, piece) -> None:
+        self._write_back(piece)
         self.evictions += 1
 
-    def _load(self, key):
-        name, p = key
-        host = self._host[name][self.layout.rows(p)]
-        tensor = self.torch.from_numpy(np.ascontiguousarray(host)).to(self.device)
-        if tensor.device.type == "cpu":
-            # a CPU "device" would share the host array: copy, so that the
-            # device copy and the write-back are real (and tested) on any machine
-            tensor = tensor.clone()
-        self._cache[key] = tensor
-        self._bytes += self._part_bytes(name, p)
-        self.loads += 1
+    def _fetch(self, piece, d: int):
+        """Move ``piece`` to device ``d`` (from the host or another device)."""
+        src = self._where.get(piece)
+        if src == d:
+            self._cache[d].move_to_end(piece)
+            return self._cache[d][piece]
+        if src is None:
+            tensor = self._to(self.torch.from_numpy(self._host_view(piece)), self.devices[d])
+            self.loads += 1
+        else:
+            old = self._cache[src].pop(piece)
+            self._bytes[src] -= self._bytes_of(piece)
+            tensor = self._to(old, self.devices[d])
+            self.transfers += 1
+        self._cache[d][piece] = tensor
+        self._where[piece] = d
+        self._bytes[d] += self._bytes_of(piece)
         return tensor
 
+    # -- episodes ---------------------------------------------------------------------
     def begin_episode(self, lanes: Optional[Mapping] = None) -> None:
-        for name, copies in self._copies.items():
-            if lanes is None:
-                copies.copy_(self._global[name].expand_as(copies))
-            else:
-                copies.copy_(self.torch.from_numpy(np.ascontiguousarray(lanes[name])))
+        with self._lock:
+            for piece in [p for p in self._where if p[0] == "@lanes"]:
+                d = self._where.pop(piece)
+                self._bytes[d] -= self._bytes_of(piece)
+                self._cache[d].pop(piece)
+            for name, copies in self._lanes.items():
+                copies[:] = self._host[name] if lanes is None else lanes[name]
+
+    def _lanes_home(self) -> None:
+        for piece in [p for p in self._where if p[0] == "@lanes"]:
+            self._write_back(piece)
 
     def lanes(self) -> dict:
-        return {name: copies.cpu().numpy().copy() for name, copies in self._copies.items()}
+        with self._lock:
+            self._lanes_home()
+            return {name: copies.copy() for name, copies in self._lanes.items()}
 
     def end_episode(self) -> None:
-        for name, copies in self._copies.items():
-            _reduce_lanes(self._global[name], copies)
+        with self._lock:
+            self._lanes_home()
+            for name, copies in self._lanes.items():
+                _reduce_lanes(self._host[name], copies)
 
-    def block(self, i: int, j: int, slot: int) -> tuple[dict, dict]:
+    def block(self, i: int, j: int, slot: int, device: int = 0) -> tuple[dict, dict]:
+        """``(tables, constants)`` of block (i, j) in round slot ``slot``, as
+        tensors on device number ``device``."""
         lay = self.layout
-        needed = self._needed(i, j)
-        for key in needed:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                continue
-            if self.capacity is not None:
-                size = self._part_bytes(*key)
-                for old in list(self._cache):
-                    if self._bytes + size <= self.capacity:
-                        break
-                    if old not in needed:
-                        self._evict(old)
-            self._load(key)
-        return lay.block_views(i, j, slot, lambda name, p: self._cache[(name, p)],
-                               self._copies, self._constants)
+        needed = self._needed(i, j, slot)
+        with self._lock:
+            cache = self._cache[device]
+            for piece in needed:
+                if self.capacity is not None and piece[0] != "@lanes" \
+                        and self._where.get(piece) != device:
+                    size = self._bytes_of(piece)
+                    for old in list(cache):
+                        if self._bytes[device] + size <= self.capacity:
+                            break
+                        if old not in needed and old[0] != "@lanes":
+                            self._evict(old)
+                self._fetch(piece, device)
+            got = {piece: cache[piece] for piece in needed}
+        copies = {name: got[("@lanes", name, slot)] for name in self._lanes}
+        k = lay.threads_per_block
+        # block_views slices lane copies by slot; ours hold only this slot's lanes
+        shifted = {name: _SlotView(t, slot * k) for name, t in copies.items()}
+        return lay.block_views(i, j, slot, lambda name, p: got[(name, p)], shifted,
+                               self._constants[device])
 
     def tables(self) -> dict:
-        """Host copies of every table (partition order); resident partitions stay."""
-        for (name, p), tensor in self._cache.items():
-            self._host[name][self.layout.rows(p)] = tensor.cpu().numpy()
-        for name, g in self._global.items():
-            self._host[name][...] = g.cpu().numpy()
+        """Host copies of every table (partition order); cached pieces stay."""
+        with self._lock:
+            for piece, d in self._where.items():
+                if piece[0] != "@lanes":
+                    self._host_view(piece)[...] = self._cache[d][piece].cpu().numpy()
         return dict(self._host)
 
     def sample_rows(self, k: int, seed: int) -> dict:
-        """Up to ``k`` rows of every resident partition and global table, on
-        the host (a cheap check for NaNs)."""
+        """Up to ``k`` rows of every cached partition, and of the GLOBAL tables,
+        on the host (a cheap check for NaNs)."""
         rng = np.random.default_rng(seed)
         out = {}
-        items = [(f"{n}[{p}]", t) for (n, p), t in self._cache.items()]
-        items += list(self._global.items())
+        with self._lock:
+            items = [(f"{piece[0]}[{piece[1]}]", self._cache[d][piece])
+                     for piece, d in self._where.items() if piece[0] != "@lanes"]
         for name, t in items:
             rows = t.shape[0]
             if rows > k:
                 idx = self.torch.from_numpy(np.sort(rng.choice(rows, k, replace=False)))
                 t = t.index_select(0, idx.to(t.device))
             out[name] = t.cpu().numpy()
+        for name in self._lanes:
+            out[name] = self._host[name]
         return out
 
     @property
     def counters(self) -> dict:
-        return {"partition_loads": self.loads, "partition_evictions": self.evictions}
+        return {"partition_loads": self.loads, "partition_evictions": self.evictions,
+                "partition_transfers": self.transfers}
+
+
+class _SlotView:
+    """Lane copies of one slot standing where :meth:`Layout.block_views` expects
+    every slot's copies: ``view[a:b]`` is ``tensor[a - base : b - base]``."""
+
+    def __init__(self, tensor, base: int):
+        self.tensor, self.base = tensor, base
+
+    def __getitem__(self, s: slice):
+        return self.tensor[s.start - self.base:s.stop - self.base]
 
 
 def check_layout(tables: Sequence[Table]) -> None:
