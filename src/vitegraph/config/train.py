@@ -83,6 +83,11 @@ class TrainConfig:
     device: str = option(AUTO, "str", "device(s) of the torch and triton backends: cpu, "
                          "cuda, cuda:N, or a comma-separated list (cuda:0,cuda:1) to train "
                          "on several; auto = cuda when visible (num_workers devices)")
+    sampler: str = option(AUTO, "str", "where positive samples are drawn: host (CPU "
+                          "threads, as GraphVite) or device (random walks on the training "
+                          "GPU, no pairs cross the bus); auto = device on one CUDA device "
+                          "with one partition when the model can, else host",
+                          choices=(AUTO, "host", "device"))
     device_memory: object = option(AUTO, "int", "bytes of device memory the embedding "
                                    "partitions may occupy (torch backend); partitions swap "
                                    "through host memory beyond it; auto = no limit",
@@ -216,6 +221,8 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
     else:
         per_block = c.threads_per_block
     samplers = cpus if c.num_sampler_threads == AUTO else c.num_sampler_threads
+    sampler, sampler_why = choose_sampler(owner, c.sampler, model.device_sampling(c),
+                                          devices if on_device else (), parts)
     num_epoch, lr0, per_row = training_length(c, model, info)
     total = int(num_epoch) * int(info.epoch_size)
     if c.episode_size == AUTO:
@@ -237,12 +244,13 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
                   num_partitions=int(parts), num_workers=int(workers),
                   threads_per_block=int(per_block), num_sampler_threads=int(samplers),
                   episode_size=int(episode), passes=int(passes), backend=backend,
-                  device=device,
+                  device=device, sampler=sampler,
                   device_memory=c.device_memory, memory_budget=c.memory_budget,
                   total_samples=total, shared_rows=bool(shared), round_width=int(width))
     model_values = model.resolve(c, info)
     r = ResolvedConfig(c, values, model_values)
-    log.info("training on %s with the %s kernels (%s)", device, backend, why)
+    log.info("training on %s with the %s kernels (%s); sampling on the %s (%s)", device,
+             backend, why, sampler, sampler_why)
     log.info("resolved config: model=%s %s", c.model,
              " ".join(f"{k}={v}" for k, v in {**values, **model_values}.items()))
     return r
@@ -364,6 +372,30 @@ def choose_backend(owner: str, backend: str, device: str, num_workers, allowed
         name = torch.cuda.get_device_name(torch.device(listed[0]))
         why = f"{why}; {name}"
     return backend, listed, why
+
+
+def choose_sampler(owner: str, sampler: str, unsupported, devices, parts: int
+                   ) -> tuple[str, str]:
+    """``(host|device, why)``: walks on the training device need one device, a
+    CUDA one for ``auto`` (on a CPU the host's samplers are the faster), one
+    partition and a model that can (``unsupported``: None, or why not)."""
+    reason = unsupported
+    if reason is None and len(devices) != 1:
+        reason = ("training runs on the CPU" if not devices else
+                  f"training runs on {len(devices)} devices")
+    if reason is None and parts > 1:
+        reason = f"num_partitions is {parts}"
+    if sampler == "device":
+        if reason is not None:
+            raise ParameterError(owner, "sampler", f"'host' or 'auto' ({reason})", sampler)
+        return "device", "sampler=device"
+    if sampler == "host":
+        return "host", "sampler=host"
+    if reason is None and not devices[0].startswith("cuda"):
+        reason = "the device is not a GPU"
+    if reason is not None:
+        return "host", reason
+    return "device", "one GPU with one partition: the pairs need not cross the bus"
 
 
 def _triton_ok(device: str) -> tuple[bool, str]:

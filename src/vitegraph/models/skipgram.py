@@ -165,17 +165,29 @@ class SkipGram(Model):
             items.append(("node2vec hub bitmaps", 4 * stored, "-"))
         return items
 
+    def device_sampling(self, config):
+        if self.walk_options(config) != (1.0, 1.0):
+            return "node2vec's second-order walks (p, q != 1) run on the host only"
+        return None
+
     def prepare(self, graph: Graph, rc, partition) -> Problem:
         p, q = self.walk_options(rc)
         negatives = build_negative_tables(partition, graph.weighted_degree,
                                           rc.negative_exponent)
+        constants = {"neg_prob": (negatives.prob, TAIL), "neg_alias": (negatives.alias, TAIL)}
+        if rc.sampler == "device":
+            from ..sampling.device_walks import DeviceWalkSampler
+            sampler = DeviceWalkSampler(graph.indptr, graph.indices, graph.weights,
+                                        walk_length=rc.walk_length,
+                                        augmentation_step=rc.augmentation_step,
+                                        device=rc.device.split(",")[0], seed=rc.seed)
+            return Problem(sampler, constants)
         sampler = WalkSampler(graph.indptr, graph.indices, graph.weights,
                               num_edges=graph.num_edges, walk_length=rc.walk_length,
                               augmentation_step=rc.augmentation_step,
                               shuffle_base=rc.shuffle_base, p=p, q=q,
                               num_threads=rc.num_sampler_threads, seed=rc.seed)
-        return Problem(sampler, {"neg_prob": (negatives.prob, TAIL),
-                                 "neg_alias": (negatives.alias, TAIL)})
+        return Problem(sampler, constants)
 
     def kernel(self, backend: str, rc):
         kw = dict(num_negative=rc.num_negative, negative_weight=rc.negative_weight,

@@ -177,6 +177,11 @@ class Model:
         """Concrete values of the model's own ``auto`` options, and cross-checks."""
         return {}
 
+    def device_sampling(self, config) -> Optional[str]:
+        """None when :meth:`prepare` can sample on the training device
+        (``rc.sampler == "device"``), else why not."""
+        return f"{self.title} samples on the host only"
+
     def memory_items(self, info: DataInfo, rc) -> list:
         """``(what, bytes, remedy)`` of the large arrays :meth:`prepare` builds
         (sampling tables, constants), for the run's memory plan."""

@@ -197,6 +197,8 @@ class _Uploader:
 
     def submit(self, arrays):
         torch = self.torch
+        if isinstance(arrays[0], torch.Tensor):   # a pool on the device already
+            return [a.to(self.device) for a in arrays]
         if not self.cuda:
             return [torch.from_numpy(a) for a in arrays]
         n = len(arrays[0])
@@ -211,7 +213,8 @@ class _Uploader:
             host[c, :n].numpy()[...] = a
         with torch.cuda.stream(self.stream):
             self.stream.wait_event(self._used[k])   # the device buffer is free
-            dev[:, :n].copy_(host[:, :n], non_blocking=True)
+            for c in range(len(arrays)):   # contiguous rows: plain async copies
+                dev[c, :n].copy_(host[c, :n], non_blocking=True)
             self._copied[k].record(self.stream)
         return (k, n)
 

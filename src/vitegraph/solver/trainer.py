@@ -189,8 +189,13 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
                     tables[t.name] = tables[t.name][part.order]
 
     problem = model.prepare(data, rc, part)
-    pools = [SamplePool(plan.episode_size, part if P > 1 else None, model.columns)
-             for _ in range(2)]
+    if rc.sampler == "device":
+        from ..sampling.device_walks import DevicePool
+        pools = [DevicePool(plan.episode_size, rc.device.split(",")[0], model.columns)
+                 for _ in range(2)]
+    else:
+        pools = [SamplePool(plan.episode_size, part if P > 1 else None, model.columns)
+                 for _ in range(2)]
 
     def fill(pool, episode):
         problem.sampler.reseed(stream_seed(rc.seed, episode, 0))
