@@ -63,3 +63,17 @@ def test_planted_partition_bad_arguments():
         planted_partition(10, 6)
     with pytest.raises(ParameterError, match="degree_in"):
         planted_partition(10, 2, degree_in=-1)
+
+
+def test_power_law_communities():
+    from vitegraph.datasets import power_law_communities
+    g, labels = power_law_communities(20_000, 100_000, 10, mixing=0.3, seed=1)
+    assert g.num_nodes == 20_000 and 90_000 < g.num_edges <= 100_000
+    deg = np.diff(g.indptr)
+    assert deg.max() > 20 * np.median(deg[deg > 0]), "heavy-tailed degrees"
+    comm = labels.matrix.indices
+    src = np.repeat(np.arange(g.num_nodes), deg)
+    inside = (comm[src] == comm[g.indices]).mean()
+    assert abs(inside - (0.7 + 0.3 / 10)) < 0.03
+    with pytest.raises(ParameterError, match="'exponent'"):
+        power_law_communities(100, 200, 2, exponent=1.5)

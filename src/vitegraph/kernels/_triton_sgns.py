@@ -42,7 +42,7 @@ def sgns_kernel(vertex_ptr, context_ptr, heads_ptr, tails_ptr, negs_ptr, prob_pt
     h = tl.load(heads_ptr + s, mask=smask, other=0).to(tl.int64)
     lr = lr_start + lr_step * s.to(tl.float32)
     v_ptrs = vertex_ptr + h[:, None] * stride_v + d[None, :]
-    v = tl.load(v_ptrs, mask=mask, other=0.0)
+    v = tl.load(v_ptrs, mask=mask, other=0.0).to(tl.float32)   # fp32 maths for any table dtype
     v0 = v
     loss = tl.zeros([BLOCK_S], dtype=tl.float32)
     for j in tl.static_range(K + 1):
@@ -60,7 +60,7 @@ def sgns_kernel(vertex_ptr, context_ptr, heads_ptr, tails_ptr, negs_ptr, prob_pt
             w = 1.0
             sign = -1.0     # the positive: g = sigmoid(x) - 1, loss softplus(-x)
         c_ptrs = context_ptr + row[:, None] * stride_c + d[None, :]
-        c = tl.load(c_ptrs, mask=mask, other=0.0)
+        c = tl.load(c_ptrs, mask=mask, other=0.0).to(tl.float32)
         x = tl.sum(v * c, axis=1)
         sig = 1.0 / (1.0 + tl.exp(-x))
         g = sig if sign > 0 else sig - 1.0
@@ -69,14 +69,17 @@ def sgns_kernel(vertex_ptr, context_ptr, heads_ptr, tails_ptr, negs_ptr, prob_pt
         decay = (scale * weight_decay)[:, None]
         v_new = v - gs * c - decay * v
         if ATOMIC:
-            tl.atomic_add(c_ptrs, -(gs * v + decay * c), mask=mask, sem="relaxed")
+            tl.atomic_add(c_ptrs, (-(gs * v + decay * c)).to(context_ptr.dtype.element_ty),
+                          mask=mask, sem="relaxed")
         else:
-            tl.store(c_ptrs, c - gs * v - decay * c, mask=mask)
+            tl.store(c_ptrs, (c - gs * v - decay * c).to(context_ptr.dtype.element_ty),
+                     mask=mask)
         v = v_new
         z = sign * x
         loss += w * (tl.maximum(z, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(z))))
     if ATOMIC:
-        tl.atomic_add(v_ptrs, v - v0, mask=mask, sem="relaxed")
+        tl.atomic_add(v_ptrs, (v - v0).to(vertex_ptr.dtype.element_ty), mask=mask,
+                      sem="relaxed")
     else:
-        tl.store(v_ptrs, v, mask=mask)
+        tl.store(v_ptrs, v.to(vertex_ptr.dtype.element_ty), mask=mask)
     tl.store(loss_ptr + pid, tl.sum(tl.where(smask, loss, 0.0), axis=0))
