@@ -54,16 +54,15 @@ def sgns_kernel(vertex_ptr, context_ptr, heads_ptr, tails_ptr, negs_ptr, prob_pt
                                  (offset + s * K + j).to(tl.uint32))
                 row = tl.where(smask, row, 0)
             w = negative_weight
-            sign = 1.0      # a negative: g = sigmoid(x), loss softplus(x)
+            label = 0.0     # a negative: g = sigmoid(x), loss softplus(x)
         else:
             row = tl.load(tails_ptr + s, mask=smask, other=0).to(tl.int64)
             w = 1.0
-            sign = -1.0     # the positive: g = sigmoid(x) - 1, loss softplus(-x)
+            label = 1.0     # the positive: g = sigmoid(x) - 1, loss softplus(-x)
         c_ptrs = context_ptr + row[:, None] * stride_c + d[None, :]
         c = tl.load(c_ptrs, mask=mask, other=0.0).to(tl.float32)
         x = tl.sum(v * c, axis=1)
-        sig = 1.0 / (1.0 + tl.exp(-x))
-        g = sig if sign > 0 else sig - 1.0
+        g = 1.0 / (1.0 + tl.exp(-x)) - label
         scale = lr * w
         gs = (g * scale)[:, None]
         decay = (scale * weight_decay)[:, None]
@@ -75,7 +74,7 @@ def sgns_kernel(vertex_ptr, context_ptr, heads_ptr, tails_ptr, negs_ptr, prob_pt
             tl.store(c_ptrs, (c - gs * v - decay * c).to(context_ptr.dtype.element_ty),
                      mask=mask)
         v = v_new
-        z = sign * x
+        z = x * (1.0 - 2.0 * label)
         loss += w * (tl.maximum(z, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(z))))
     if ATOMIC:
         tl.atomic_add(v_ptrs, (v - v0).to(vertex_ptr.dtype.element_ty), mask=mask,

@@ -178,6 +178,18 @@ class DeviceStore:
         self.device = self.devices[0]
         self.capacity = capacity
         self._host = {t.name: tables[t.name] for t in layout.storage}
+        self._pinned: dict = {}
+        if capacity is not None and any(d.type == "cuda" for d in self.devices):
+            # partitions will swap: keep the master copy in pinned host memory,
+            # so loads and write-backs are DMA transfers without staging
+            for t in layout.storage:
+                if t.role == GLOBAL:
+                    continue
+                a = self._host[t.name]
+                pinned = torch.empty(a.shape, dtype=torch.float32, pin_memory=True)
+                pinned.numpy()[...] = a
+                self._pinned[t.name] = pinned
+                self._host[t.name] = pinned.numpy()
         self._lanes = {t.name: np.empty((layout.num_lanes,) + self._host[t.name].shape,
                                         dtype=self._host[t.name].dtype)
                        for t in layout.storage if t.role == GLOBAL}
@@ -216,6 +228,13 @@ class DeviceStore:
         name, p = piece
         return self._host[name][self.layout.rows(p)]
 
+    def _host_tensor(self, piece):
+        """The host copy of ``piece`` as a tensor (a slice of the pinned table
+        when there is one, so the transfer is recognised as pinned)."""
+        if piece[0] != "@lanes" and piece[0] in self._pinned:
+            return self._pinned[piece[0]][self.layout.rows(piece[1])]
+        return self.torch.from_numpy(self._host_view(piece))
+
     def _bytes_of(self, piece) -> int:
         return int(self._host_view(piece).nbytes)
 
@@ -242,7 +261,10 @@ class DeviceStore:
     def _write_back(self, piece) -> None:
         d = self._where.pop(piece)
         tensor = self._cache[d].pop(piece)
-        self._host_view(piece)[...] = tensor.cpu().numpy()
+        if piece[0] != "@lanes" and piece[0] in self._pinned:
+            self._host_tensor(piece).copy_(tensor)
+        else:
+            self._host_view(piece)[...] = tensor.cpu().numpy()
         self._bytes[d] -= self._bytes_of(piece)
 
     def _evict(self, piece) -> None:
@@ -256,7 +278,7 @@ class DeviceStore:
             self._cache[d].move_to_end(piece)
             return self._cache[d][piece]
         if src is None:
-            tensor = self._to(self.torch.from_numpy(self._host_view(piece)), self.devices[d])
+            tensor = self._to(self._host_tensor(piece), self.devices[d])
             self.loads += 1
         else:
             old = self._cache[src].pop(piece)
