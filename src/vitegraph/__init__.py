@@ -19,6 +19,12 @@ _LAZY = {
     "DeepWalk": "vitegraph.models", "LINE": "vitegraph.models", "Node2Vec": "vitegraph.models",
     "train": "vitegraph.solver", "TrainConfig": "vitegraph.config",
     "Embeddings": "vitegraph.embeddings",
+    **{name: "vitegraph.models" for name in ("TransE", "DistMult", "ComplEx", "SimplE",
+                                             "RotatE", "QuatE")},
+    "KnowledgeGraph": "vitegraph.graph.triplets",
+    "read_knowledge_graph": "vitegraph.graph.triplets",
+    "read_triplets": "vitegraph.graph.triplets",
+    "evaluate_kg": "vitegraph.apps.kg_eval",
 }
 
 __all__ = ["__version__", "errors", "Graph", "Labels", "Vocabulary", "read_edgelist",

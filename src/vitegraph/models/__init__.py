@@ -13,7 +13,9 @@ from .spec import GLOBAL, HEAD, TAIL, DataInfo, Model, Problem, Table
 
 _LAZY = {"Estimator": "vitegraph.models.estimator",
          "DeepWalk": "vitegraph.models.skipgram", "LINE": "vitegraph.models.skipgram",
-         "Node2Vec": "vitegraph.models.skipgram"}
+         "Node2Vec": "vitegraph.models.skipgram",
+         **{name: "vitegraph.models.kge" for name in ("TransE", "DistMult", "ComplEx",
+                                                        "SimplE", "RotatE", "QuatE")}}
 
 __all__ = ["get_model", "model_names", "register_model", "unregister_model", "Model",
            "Table", "DataInfo", "Problem", "HEAD", "TAIL", "GLOBAL", *_LAZY]

@@ -10,7 +10,7 @@ import importlib
 from .._validate import did_you_mean
 from ..errors import ParameterError
 
-_BUILTIN_MODULES = ("vitegraph.models.skipgram",)
+_BUILTIN_MODULES = ("vitegraph.models.skipgram", "vitegraph.models.kge")
 _MODELS: dict = {}
 _loaded = False
 

@@ -1,0 +1,251 @@
+"""Knowledge-graph embedding: scores and gradients of the six models against a
+float64 torch reference (autograd), one training step against a reference of
+the loss, the filtered ranking on a hand-made graph and against brute force,
+the reader's errors, and training end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vitegraph.errors import InputFormatError, ParameterError
+from vitegraph.kernels import kge_numba as kn
+
+torch = pytest.importorskip("torch", reason="the reference uses torch autograd")
+
+MODELS = ["transe", "distmult", "complex", "simple", "rotate", "quate"]
+MARGIN = 6.0
+
+
+def ref_score(model, h, r, t):
+    """Scores of rows h, r, t ([..., D] torch float64) written from the papers."""
+    D = h.shape[-1]
+    if model == "transe":
+        return MARGIN - (h + r - t).abs().sum(-1)
+    if model == "distmult":
+        return (h * r * t).sum(-1)
+    if model == "complex":
+        d = D // 2
+        hc = torch.complex(h[..., :d], h[..., d:])
+        rc = torch.complex(r[..., :d], r[..., d:])
+        tc = torch.complex(t[..., :d], t[..., d:])
+        return (hc * rc * tc.conj()).sum(-1).real
+    if model == "simple":
+        d = D // 2
+        return 0.5 * ((h[..., :d] * r[..., :d] * t[..., d:]).sum(-1)
+                      + (t[..., :d] * r[..., d:] * h[..., d:]).sum(-1))
+    if model == "rotate":
+        d = D // 2
+        hc = torch.complex(h[..., :d], h[..., d:])
+        tc = torch.complex(t[..., :d], t[..., d:])
+        rot = torch.polar(torch.ones_like(r), r)
+        return MARGIN - (hc * rot - tc).abs().sum(-1)
+    # quate: Hamilton product with the unit relation quaternion
+    d = D // 4
+    a, b, c, e = (h[..., i * d:(i + 1) * d] for i in range(4))
+    p, q, u, v = (r[..., i * d:(i + 1) * d] for i in range(4))
+    n = torch.sqrt(p * p + q * q + u * u + v * v)
+    p, q, u, v = p / n, q / n, u / n, v / n
+    w = a * p - b * q - c * u - e * v
+    x = a * q + b * p + c * v - e * u
+    y = a * u - b * v + c * p + e * q
+    z = a * v + b * u - c * q + e * p
+    ta, tb, tc_, td = (t[..., i * d:(i + 1) * d] for i in range(4))
+    return (w * ta + x * tb + y * tc_ + z * td).sum(-1)
+
+
+def rows(model, D, seed):
+    rng = np.random.default_rng(seed)
+    R = kn.relation_width(model, D)
+    h = rng.normal(0, 0.5, D).astype(np.float32)
+    t = rng.normal(0, 0.5, D).astype(np.float32)
+    r = rng.normal(0, 0.5, R).astype(np.float32)
+    return h, r, t
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_score_and_gradient_against_autograd(model):
+    from numba import njit
+
+    @njit
+    def call(code, h, r, t, gh, gr, gt):
+        c, s = np.cos(r).astype(np.float32), np.sin(r).astype(np.float32)
+        return kn.score_grad(code, h, r, t, np.float32(MARGIN), gh, gr, gt, True, c, s)
+
+    D = 16
+    for seed in range(3):
+        h, r, t = rows(model, D, seed)
+        gh, gt, gr = np.zeros(D, np.float32), np.zeros(D, np.float32), np.zeros_like(r)
+        s = call(kn.MODELS[model], h, r, t, gh, gr, gt)
+        th, tr, tt = (torch.tensor(x, dtype=torch.float64, requires_grad=True)
+                      for x in (h, r, t))
+        ref = ref_score(model, th, tr, tt)
+        ref.backward()
+        assert s == pytest.approx(ref.item(), rel=1e-4, abs=1e-4)
+        np.testing.assert_allclose(gh, th.grad.numpy(), rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(gr, tr.grad.numpy(), rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(gt, tt.grad.numpy(), rtol=1e-3, atol=1e-4)
+
+
+def reference_step(model, E, Rel, h, r, t, negs, side_tail, alpha, l3, lr):
+    """One SGD sample in float64, in the kernel's order: each negative's row
+    (gradient at the rows before the sample), then the positive's rows."""
+    E = torch.tensor(E, dtype=torch.float64)
+    Rel = torch.tensor(Rel, dtype=torch.float64)
+    hv, rv, tv = (x.clone().requires_grad_(True) for x in (E[h], Rel[r], E[t]))
+    negv = E[negs].clone().requires_grad_(True)
+    if side_tail:
+        s_neg = ref_score(model, hv.expand_as(negv), rv.expand(len(negs), -1), negv)
+    else:
+        s_neg = ref_score(model, negv, rv.expand(len(negs), -1), tv.expand_as(negv))
+    w = torch.softmax(alpha * s_neg.detach(), 0) if alpha > 0 else \
+        torch.full_like(s_neg, 1.0 / len(negs))
+    s_pos = ref_score(model, hv, rv, tv)
+    loss = (torch.nn.functional.softplus(-s_pos) + (w * torch.nn.functional.softplus(s_neg)).sum()
+            + l3 * (hv.abs() ** 3).sum() + l3 * (rv.abs() ** 3).sum()
+            + l3 * (tv.abs() ** 3).sum())
+    loss.backward()
+    E2, R2 = E.clone(), Rel.clone()
+    for j, e in enumerate(negs):
+        E2[e] -= lr * negv.grad[j]
+    E2[h] -= lr * hv.grad
+    E2[t] -= lr * tv.grad
+    R2[r] -= lr * rv.grad
+    return E2.numpy(), R2.numpy(), loss.detach().item() - l3 * float(
+        (hv.abs() ** 3).sum() + (rv.abs() ** 3).sum() + (tv.abs() ** 3).sum())
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("side_tail,alpha,l3", [(True, 0.5, 0.0), (False, 0.0, 0.01)])
+def test_one_sgd_sample_against_the_reference(model, side_tail, alpha, l3):
+    D, n = 8, 12
+    rng = np.random.default_rng(4)
+    E = rng.normal(0, 0.4, (n, D)).astype(np.float32)
+    Rel = rng.normal(0, 0.4, (3, kn.relation_width(model, D))).astype(np.float32)
+    h, r, t = 1, 2, 5
+    negs = [0, 7, 9]
+    E2, R2, loss = reference_step(model, E, Rel, h, r, t, negs, side_tail, alpha, l3, 0.1)
+    given = np.array([negs + [int(side_tail)]], dtype=np.int32)
+    ent, rel = E.copy(), Rel.copy()
+    st = kn.train_block(model, ent, ent, rel, np.array([h], np.int32), np.array([t], np.int32),
+                        np.array([r], np.int32), num_negative=3, margin=MARGIN, alpha=alpha,
+                        l3=l3, lr_start=0.1, lr_end=0.1, optimizer="sgd",
+                        states=np.zeros(1, np.uint64), negatives=given)
+    assert st.loss == pytest.approx(loss, rel=1e-4)
+    np.testing.assert_allclose(ent, E2, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(rel, R2, rtol=1e-3, atol=1e-5)
+
+
+# ---------------------------------------------------------------- evaluation
+
+def test_filtered_rank_on_a_hand_made_graph():
+    from vitegraph.apps.kg_eval import filtered_ranks
+    known = np.array([[0, 0, 1], [0, 0, 2], [0, 0, 3]])
+    query = np.array([[0, 0, 3]])
+    scores = np.array([[5.0, 4.0, 9.0, 3.0, 3.0]], dtype=np.float32)
+
+    def score_block(anchor, relation, side):
+        return scores
+
+    opt, pes = filtered_ranks(score_block, query, "tail", known, 5, 1)
+    # 1 and 2 are known answers (filtered); 0 scores higher, 4 ties with the answer
+    assert (opt[0], pes[0]) == (2, 3)
+    unfiltered = filtered_ranks(score_block, query, "tail", query, 5, 1)
+    assert (unfiltered[0][0], unfiltered[1][0]) == (4, 5)
+
+
+@pytest.fixture(scope="module")
+def wn18rr(request):
+    from conftest import DATA_DIR
+    import vitegraph as vg
+    path = DATA_DIR / "wn18rr"
+    if not path.is_dir():
+        pytest.skip(f"dataset 'wn18rr' not found at {path}")
+    return vg.read_knowledge_graph(path)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_evaluator_agrees_with_brute_force_on_wn18rr(wn18rr, model):
+    """Random tables; 40 test queries per side ranked by scoring every
+    candidate triplet with the reference score and filtering with a set."""
+    from vitegraph.apps.kg_eval import filtered_ranks
+    from vitegraph.models import get_model
+    kg = wn18rr
+    spec = get_model(model)
+    D = 16
+    rng = np.random.default_rng(0)
+    tables = {"entity": rng.normal(0, 0.5, (kg.num_entities, D)).astype(np.float32),
+              "relation": rng.normal(0, 0.5, (kg.num_relations,
+                                              kn.relation_width(model, D))).astype(np.float32)}
+    queries = kg.splits["test"][rng.choice(len(kg.splits["test"]), 40, replace=False)]
+    known = np.concatenate([kg.splits[s] for s in kg.splits])
+    known_set = set(map(tuple, known.tolist()))
+    E = torch.tensor(tables["entity"], dtype=torch.float64)
+    R = torch.tensor(tables["relation"], dtype=torch.float64)
+    for side in ("head", "tail"):
+        opt, pes = filtered_ranks(spec.ranker(tables), queries, side, known,
+                                  kg.num_entities, kg.num_relations, block=16)
+        for q, o, p in zip(queries.tolist(), opt, pes):
+            h, r, t = q
+            n = kg.num_entities
+            if side == "tail":
+                s = ref_score(model, E[h].expand(n, -1), R[r].expand(n, -1), E).numpy()
+                answer = t
+                ok = np.array([(h, r, e) not in known_set or e == t for e in range(n)])
+            else:
+                s = ref_score(model, E, R[r].expand(n, -1), E[t].expand(n, -1)).numpy()
+                answer = h
+                ok = np.array([(e, r, t) not in known_set or e == h for e in range(n)])
+            ok[answer] = False
+            target = s[answer]
+            gap = 1e-4 * max(1.0, abs(target))    # float32 against float64
+            assert 1 + (s[ok] > target + gap).sum() <= o
+            assert o <= 1 + (s[ok] > target - gap).sum()
+            assert p <= 1 + (s[ok] >= target - gap).sum()
+
+
+def test_evaluation_protocols_and_metrics(wn18rr):
+    from vitegraph.apps.kg_eval import evaluate_kg
+    from vitegraph.models import get_model
+    kg = wn18rr
+    rng = np.random.default_rng(1)
+    tables = {"entity": rng.normal(0, 0.5, (kg.num_entities, 8)).astype(np.float32),
+              "relation": rng.normal(0, 0.5, (kg.num_relations, 8)).astype(np.float32)}
+    ev = evaluate_kg(get_model("distmult"), tables, kg, "test")
+    std = ev.metrics["standard"]["realistic"]
+    gv = ev.metrics["graphvite"]["realistic"]
+    assert std["both"]["count"] == 2 * 3134
+    assert ev.dropped == 210 and gv["both"]["count"] == 2 * (3134 - 210)
+    assert std["both"]["mrr"] < 0.01        # random tables rank at random
+    pes = ev.metrics["standard"]["pessimistic"]["both"]
+    assert pes["mr"] >= std["both"]["mr"]
+    assert ev.seconds < 60
+
+
+# ---------------------------------------------------------------- data
+
+def test_read_triplets_and_errors(tmp_path):
+    import vitegraph as vg
+    (tmp_path / "train.txt").write_text("a\tr1\tb\r\nb r2 c\n# comment\n\nc\tr1\ta\n")
+    (tmp_path / "valid.txt").write_text("a r1 c\n")
+    (tmp_path / "test.txt").write_text("a r1 zz\nb r3 c\n")
+    kg = vg.read_knowledge_graph(tmp_path)
+    assert kg.num_train_entities == 3 and kg.num_entities == 4
+    assert kg.num_train_relations == 2 and kg.num_relations == 3
+    assert kg.unseen == {"entities": 1, "relations": 1, "triplets": 2}
+    assert kg.train.tolist() == [[0, 0, 1], [1, 1, 2], [2, 0, 0]]
+    assert list(kg.entities.names) == ["a", "b", "c", "zz"]
+    (tmp_path / "bad.txt").write_text("a r1 b\nb r2\n")
+    with pytest.raises(InputFormatError, match=r"bad.txt, line 2: expected 3 columns"):
+        vg.read_triplets(tmp_path / "bad.txt")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "train.txt").write_text("a r b\n")
+    (tmp_path / "empty" / "test.txt").write_text("# nothing\n")
+    with pytest.raises(InputFormatError, match="test split holds no triplets"):
+        vg.read_knowledge_graph(tmp_path / "empty")
+    (tmp_path / "valid_only").mkdir()
+    (tmp_path / "valid_only" / "valid.txt").write_text("a r b\n")
+    with pytest.raises(InputFormatError, match="no train.txt"):
+        vg.read_knowledge_graph(tmp_path / "valid_only")
+    with pytest.raises(InputFormatError, match="no such folder"):
+        vg.read_knowledge_graph(tmp_path / "missing")
