@@ -111,6 +111,9 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False, restart: bool
     from .apps import link_prediction, node_classification, sample_non_edges, split_edges
     from .solver import train
 
+    if _is_kg_model(config.train.model):
+        return run_kg(config, data_dir=data_dir, resume=resume, restart=restart,
+                      progress=progress)
     t0 = time.perf_counter()
     out = config.output.dir
     if resume and not config.output.checkpoint:
@@ -205,3 +208,97 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False, restart: bool
         os.unlink(ckpt)
     results["scores"] = scores
     return results
+
+
+def _is_kg_model(name: str) -> bool:
+    from .models import get_model
+    from .models.kge import KGEModel
+    return isinstance(get_model(name), KGEModel)
+
+
+def load_knowledge_graph(section, data_dir=None):
+    """The knowledge graph a ``graph:`` section names: ``dataset`` (a folder of
+    the data folder) or ``path`` (a folder of train/valid/test.txt)."""
+    from .graph.triplets import read_knowledge_graph
+    if section.dataset is not None:
+        from .datasets.registry import data_dir as default_dir
+        folder = default_dir(data_dir) / section.dataset
+        if not folder.is_dir():
+            raise ConfigError(f"graph.dataset: no folder {folder} (the data folder is "
+                              "--data-dir, then $VITEGRAPH_DATA, then ~/.vitegraph/data)")
+        return read_knowledge_graph(folder)
+    if section.path is None:
+        raise ConfigError("graph: give dataset or path (a folder of train/valid/test.txt)")
+    return read_knowledge_graph(section.path)
+
+
+def run_kg(config: RunConfig, *, data_dir=None, resume: bool = False, restart: bool = False,
+           progress: Optional[bool] = None) -> dict:
+    """A knowledge-graph run: train on the train split, rank valid and test
+    (filtered, both protocols), write embeddings.npz (entity and relation
+    tables with their names), results.json and config.yaml."""
+    from .apps.kg_eval import evaluate_kg
+    from .models import get_model
+    from .solver import train
+
+    t0 = time.perf_counter()
+    out = config.output.dir
+    if resume and not config.output.checkpoint:
+        raise ConfigError("--resume needs output.checkpoint: true (this config writes no "
+                          "checkpoint)")
+    prepare_output_dir(out)
+    ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
+    check_checkpoint(ckpt, resume, restart)
+    if config.output.word2vec:
+        raise ConfigError("output.word2vec: knowledge-graph runs write embeddings.npz only "
+                          "(export with `vitegraph export`)")
+    task = config.evaluation.task
+    if task == "auto":
+        task = "kg_completion"
+    if task not in ("kg_completion", "none"):
+        raise ConfigError(f"evaluation.task {task} does not apply to a knowledge-graph model "
+                          "(use kg_completion or none)")
+    kg = load_knowledge_graph(config.graph, data_dir)
+    log.info("%s", kg)
+    t_load = time.perf_counter() - t0
+    tc = config.train if progress is None else config.train.replace(progress=progress)
+    t1 = time.perf_counter()
+    result = train(kg, tc, checkpoint=ckpt, resume=resume)
+    t_train = time.perf_counter() - t1
+    emb = result.embeddings()
+    t2 = time.perf_counter()
+    evaluation = {}
+    reports = []
+    model = get_model(tc.model)
+    if task == "kg_completion":
+        for split in ("valid", "test"):
+            if split in kg.splits:
+                ev = evaluate_kg(model, result.tables, kg, split)
+                reports.append(ev)
+                evaluation[split] = ev.to_dict()
+    t_eval = time.perf_counter() - t2
+    resolved = config.to_dict()
+    resolved["train"] = {k: v for k, v in result.config.to_dict().items()
+                         if k in resolved["train"]}
+    resolved["evaluation"]["task"] = task
+    results = {"vitegraph": __version__, "knowledge_graph": kg.summary(), "task": task,
+               "evaluation": evaluation or None, "training": result.stats.to_dict(),
+               "seconds": {"load": t_load, "train": t_train, "evaluate": t_eval,
+                           "total": time.perf_counter() - t0}}
+    emb.save(os.path.join(out, "embeddings.npz"))
+    _write_yaml(os.path.join(out, "config.yaml"), resolved)
+    _write_json(os.path.join(out, "results.json"), results)
+    if ckpt is not None and os.path.exists(ckpt):
+        os.unlink(ckpt)
+    results["scores"] = _Reports(reports) if reports else None
+    return results
+
+
+class _Reports:
+    """The evaluations of a run, printable as the CLI prints scores."""
+
+    def __init__(self, reports):
+        self.reports = reports
+
+    def format_table(self) -> str:
+        return "\n".join(r.summary() for r in self.reports)

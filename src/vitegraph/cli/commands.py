@@ -136,7 +136,8 @@ def cmd_baseline(args) -> int:
     out = args.output or os.path.join("runs", b.name)
     cfg = load_baseline(b, args.overrides, output_dir=out)
     print(f"baseline {b.name}: {b.model} on {b.dataset}")
-    if args.download and cfg.graph.dataset:
+    from ..datasets.registry import DATASETS
+    if args.download and cfg.graph.dataset in DATASETS:
         from ..datasets.registry import data_dir, missing_files
         if missing_files(cfg.graph.dataset, args.data_dir):
             from ..datasets.download import download_dataset

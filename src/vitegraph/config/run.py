@@ -29,7 +29,7 @@ from .schema import AUTO, default_of, from_mapping, option, options_help, valida
 from .train import DEFAULT_MODEL, TrainConfig, unknown_option_hint
 
 SECTIONS = ("graph", "train", "evaluation", "output")
-TASKS = ("auto", "node_classification", "link_prediction", "none")
+TASKS = ("auto", "node_classification", "link_prediction", "kg_completion", "none")
 
 
 def _read(name: str):
@@ -41,10 +41,12 @@ class GraphSection:
     """Where the graph (and labels) come from."""
 
     dataset: Optional[str] = option(None, "str", "name of a standard dataset in the data "
-                                    "folder (see `vitegraph list --datasets`); instead of "
+                                    "folder (see `vitegraph list --datasets`; knowledge "
+                                    "graphs: its folder name, e.g. fb15k-237); instead of "
                                     "path", allow_none=True)
     path: Optional[str] = option(None, "path", "edge list (.txt/.csv/.tsv, optionally .gz/.bz2/"
-                                 ".xz), .mat, or a saved graph (.npz or folder); relative "
+                                 ".xz), .mat, or a saved graph (.npz or folder); for "
+                                 "knowledge graphs a folder of train/valid/test.txt; relative "
                                  "to the config file",
                                  allow_none=True)
     labels: Optional[str] = option(None, "path", "node labels, 'node label' per line "
@@ -77,7 +79,8 @@ class GraphSection:
 class EvaluationSection:
     """How the embeddings are evaluated."""
 
-    task: str = option(AUTO, "str", "node_classification, link_prediction, none; auto = node "
+    task: str = option(AUTO, "str", "node_classification, link_prediction, kg_completion, "
+                       "none; auto = kg_completion for knowledge-graph models, node "
                        "classification when labels are given, else none", choices=TASKS)
     train_ratios: object = option(protocols.TRAIN_RATIOS, "float", "node classification: labelled "
                                   "fractions used for training")
