@@ -317,6 +317,13 @@ def test_run_config_trains_and_evaluates_a_knowledge_graph(tmp_path):
     emb = Embeddings.read(str(tmp_path / "out" / "embeddings.npz"))
     assert "relation" in emb.tables
     assert "filtered ranking" in res["scores"].format_table()
+    # the saved model evaluates again from the command line, to the same figure
+    from vitegraph.cli.main import main
+    out_json = tmp_path / "valid.json"
+    assert main(["evaluate", str(tmp_path / "out" / "embeddings.npz"), "--kg",
+                 str(tmp_path / "kg"), "--split", "test", "--json", str(out_json)]) == 0
+    again = json.loads(out_json.read_text())["metrics"]["standard"]["realistic"]["both"]["mrr"]
+    assert again == pytest.approx(mrr, abs=1e-6)
 
 
 def test_bad_options_and_data():

@@ -6,6 +6,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from ..errors import ConfigError, ParameterError
 
 
@@ -221,9 +223,14 @@ def cmd_evaluate(args) -> int:
     from ..graph import read_labels
     from .options import section_values
 
-    ev = from_mapping(EvaluationSection, section_values(args, "evaluation"), "evaluation")
+    if (args.labels is None) == (args.kg is None):
+        raise ConfigError("evaluate: give --labels (node classification) or --kg (a "
+                          "knowledge-graph model), not both")
     if args.json:
         check_output_file(args.json)
+    if args.kg is not None:
+        return _evaluate_kg(args)
+    ev = from_mapping(EvaluationSection, section_values(args, "evaluation"), "evaluation")
     emb = Embeddings.read(args.embeddings)
     labels = read_labels(args.labels, emb.vocabulary)
     scores = node_classification(emb.vectors, labels.matrix, train_ratios=ev.train_ratios,
@@ -233,6 +240,33 @@ def cmd_evaluate(args) -> int:
     if args.json:
         from ..runner import _write_json
         _write_json(args.json, scores.to_dict())
+    return 0
+
+
+def _evaluate_kg(args) -> int:
+    """Filtered ranking of a saved knowledge-graph model's tables."""
+    from ..apps.kg_eval import evaluate_kg
+    from ..embeddings import Embeddings
+    from ..graph.triplets import read_knowledge_graph
+    from ..models import get_model
+    from ..models.kge import KGEModel
+    emb = Embeddings.read(args.embeddings)
+    name = (emb.metadata or {}).get("model")
+    model = get_model(name) if name else None
+    if not isinstance(model, KGEModel) or "relation" not in emb.tables:
+        raise ConfigError(f"{args.embeddings}: not a knowledge-graph model's embeddings "
+                          f"(model {name!r}); --kg needs the embeddings.npz of a "
+                          "knowledge-graph run")
+    kg = read_knowledge_graph(args.kg)
+    ents = emb.vocabulary.ids_of(kg.entities.names)
+    rels = emb.vocabulary_of("relation").ids_of(kg.relations.names)
+    tables = {"entity": np.ascontiguousarray(emb.vectors[ents]),
+              "relation": np.ascontiguousarray(emb.table("relation")[rels])}
+    ev = evaluate_kg(model, tables, kg, args.split)
+    print(ev.summary())
+    if args.json:
+        from ..runner import _write_json
+        _write_json(args.json, ev.to_dict())
     return 0
 
 

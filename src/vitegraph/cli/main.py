@@ -171,14 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
                         exclude=("model", "progress"), aliases={"num_epoch": ["--epochs"]},
                         title="training (every model)", per_class_groups=True)
 
-    p = add("evaluate", "evaluate saved embeddings by node classification",
+    p = add("evaluate", "evaluate saved embeddings (node classification, or "
+            "knowledge-graph completion)",
             "Node classification (DeepWalk protocol: one-vs-rest logistic regression, top-k "
             "prediction, seeded splits) of saved embeddings (any file `embed` writes) "
-            "against a label file. Link prediction needs a held-out split made before "
-            "training: use `vitegraph run` with evaluation.task: link_prediction.",
+            "against a label file; or, with --kg, filtered link prediction of a saved "
+            "knowledge-graph model (embeddings.npz of `vitegraph run`) on a split of the "
+            "knowledge graph it was trained on. Link prediction of node embeddings needs a "
+            "held-out split made before training: use `vitegraph run` with "
+            "evaluation.task: link_prediction.",
             commands.cmd_evaluate)
     p.add_argument("embeddings", help="embeddings: .npz, .txt/.w2v/.vec or .bin")
-    p.add_argument("--labels", required=True, help="label file, 'node label' per line")
+    p.add_argument("--labels", default=None, help="label file, 'node label' per line")
+    p.add_argument("--kg", default=None, help="knowledge graph folder (train/valid/test.txt) "
+                   "of a knowledge-graph model's embeddings")
+    p.add_argument("--split", default="test", help="with --kg: the split to rank "
+                   "(default test)")
     p.add_argument("--json", default=None, help="also write the scores to this JSON file")
     add_section_options(p, "evaluation", [EvaluationSection],
                         exclude=("task", "test_fraction"),
