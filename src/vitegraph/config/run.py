@@ -272,6 +272,8 @@ def template(model: str = DEFAULT_MODEL) -> str:
              "# Every option is listed with its default; delete what you do not change.",
              "# Override on the command line with --set SECTION.KEY=VALUE.", ""]
     examples = {"graph": {"path": "edges.txt", "labels": "labels.txt"}}
+    if "relation" in spec.columns:   # a knowledge graph: a folder of splits, no labels
+        examples = {"graph": {"path": "my_kg/"}}
     classes = dict(_SECTION_CLASSES, train=spec.Config)
     for name, cls in classes.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0]
