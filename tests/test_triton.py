@@ -111,6 +111,9 @@ def test_device_negatives_follow_the_alias_table(device):
     assert (other != draws).mean() > 0.9
     shifted = tk.draw_negatives(p, a, 100, 2, seed=11, offset=2 * 10).cpu().numpy()
     np.testing.assert_array_equal(shifted, draws[10:110])
+    # one row (Triton passes an int argument equal to 1 as a constant)
+    one = tk.draw_negatives(p[:1].clone().fill_(1.0), a[:1].clone().zero_(), 50, 1, seed=1)
+    assert one.abs().sum().item() == 0
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -10,8 +10,10 @@ def alias_draw(prob_ptr, alias_ptr, n, seed, counter):
     """One draw per lane from the alias table over ``n`` rows (Philox: one word
     picks the slot, another the coin)."""
     r0, r1, _r2, _r3 = tl.randint4x(seed, counter)
-    # slot = floor(r0 * n / 2**32): a multiply-shift instead of a modulo
-    slot = ((r0.to(tl.uint64) * n.to(tl.uint64)) >> 32).to(tl.int64)
+    # slot = floor(r0' * n / 2**31) with r0' the top 31 bits: a multiply-shift
+    # instead of a modulo, in signed 64-bit arithmetic (n may arrive as a
+    # constexpr when it is 1, which has no .to())
+    slot = ((r0 >> 1).to(tl.int64) * n) >> 31
     coin = tl.random.uint_to_uniform_float(r1)
     p = tl.load(prob_ptr + slot)
     a = tl.load(alias_ptr + slot).to(tl.int64)
