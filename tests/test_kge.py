@@ -335,3 +335,19 @@ def test_bad_options_and_data():
             np.array([[0, 0, 1], [1, 0, 2]]))
     with pytest.raises(ParameterError, match="'data'"):
         vg.TransE(dim=8, num_epoch=1, progress=False).fit(np.array([[0, 1], [1, 2]]))
+
+
+def test_moment_lanes_merge_by_their_mean():
+    """Adam's second moments of a GLOBAL table must stay non-negative: lane
+    copies merge by their mean, parameters by the sum of their changes."""
+    from vitegraph.solver.store import _reduce_lanes
+    copies = np.stack([np.zeros((2, 3)), np.full((2, 3), 0.5)]).astype(np.float32)
+    summed = np.ones((2, 3), np.float32)
+    _reduce_lanes(summed, copies, "sum")
+    np.testing.assert_allclose(summed, -0.5)     # 1 + (0 - 1) + (0.5 - 1)
+    mean = np.ones((2, 3), np.float32)
+    _reduce_lanes(mean, copies, "mean")
+    np.testing.assert_allclose(mean, 0.25)
+    from vitegraph.models import get_model
+    specs = {t.name: t for t in get_model("rotate").tables(get_model("rotate").Config())}
+    assert specs["relation_v"].reduce == "mean" and specs["relation"].reduce == "sum"

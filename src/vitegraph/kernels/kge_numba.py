@@ -200,7 +200,7 @@ def _update(table, m, v, i, grad, coef, lr, adam, beta1, beta2, eps):
             row[k] -= lr * coef * grad[k]
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
 def _train_range(model, ent_h, ent_t, rel, m_h, m_t, v_h, v_t, rm, rv, heads, tails,
                  relations, negatives, num_negative, margin, alpha, l3, lr_start, lr_end,
                  adam, beta1, beta2, eps, rel_batch, total, lo, hi, states, slot, losses):

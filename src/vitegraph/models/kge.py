@@ -118,10 +118,12 @@ class KGEModel(Model):
                        rows="relations", dim=rel_dim)]
         if config.optimizer == "adam":
             for m in ("m", "v"):
+                # lane copies of the relation moments merge by their mean: the
+                # sum of changes can make the second moment negative
                 specs += [Table(f"entity_{m}", HEAD, init="zeros", saved=False),
                           Table(f"entity_{m}_tail", TAIL, tied_to=f"entity_{m}", saved=False),
                           Table(f"relation_{m}", GLOBAL, init="zeros", rows="relations",
-                                dim=rel_dim, saved=False)]
+                                dim=rel_dim, saved=False, reduce="mean")]
         return tuple(specs)
 
     def _scale(self, config) -> float:

@@ -67,7 +67,9 @@ class Table:
     config's ``dim``, else a function of the config.  ``init``: ``"uniform"``
     (``U(-0.5/d, 0.5/d)``, drawn from the run's seeded generator in table order),
     ``"zeros"``, or ``f(rng, shape) -> float32 array``.  ``saved``: part of the
-    trained result (optimiser state is not).
+    trained result (optimiser state is not).  ``reduce`` (GLOBAL tables): the
+    lane copies merge as ``"sum"`` of their changes (parameters) or as their
+    ``"mean"`` (optimiser moments, which must stay non-negative).
     """
 
     name: str
@@ -77,6 +79,7 @@ class Table:
     rows: str = NODES
     dim: Optional[Callable] = None
     saved: bool = True
+    reduce: str = "sum"     # GLOBAL tables: how lane copies merge (see solver.store)
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -86,6 +89,8 @@ class Table:
                              "and cannot be tied")
         if self.role != GLOBAL and self.rows != NODES:
             raise ValueError(f"table {self.name!r}: partitioned tables have 'nodes' rows")
+        if self.reduce not in ("sum", "mean"):
+            raise ValueError(f"table {self.name!r}: reduce must be 'sum' or 'mean'")
 
     def width(self, config) -> int:
         return int(config.dim if self.dim is None else self.dim(config))

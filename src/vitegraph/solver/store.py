@@ -20,7 +20,8 @@ model's constant arrays (negative tables ...).
 GLOBAL tables (relations ...): at the start of an episode every *lane* (round
 slot x thread of that slot's block) gets a private copy, and at its end the
 table becomes ``g + sum_lanes (copy - g)`` in lane order (one lane: the copy
-itself).  Lanes follow the schedule, not the executor, so any executor and any
+itself), or, for a table declared ``reduce="mean"`` (optimiser moments, which
+the sum of changes could drive negative), the mean of the copies.  Lanes follow the schedule, not the executor, so any executor and any
 number of workers reduce the same copies in the same order.
 """
 
@@ -56,6 +57,9 @@ class Layout:
     @property
     def num_lanes(self) -> int:
         return self.num_slots * self.threads_per_block
+
+    def reduce_mode(self, name: str) -> str:
+        return next(t.reduce for t in self.tables if t.name == name)
 
     def source(self, table: Table) -> str:
         return table.tied_to or table.name
@@ -118,7 +122,7 @@ class HostStore:
 
     def end_episode(self) -> None:
         for name, copies in self._copies.items():
-            _reduce_lanes(self._tables[name], copies)
+            _reduce_lanes(self._tables[name], copies, self.layout.reduce_mode(name))
 
     def block(self, i: int, j: int, slot: int) -> tuple[dict, dict]:
         """``(tables, constants)`` of block (i, j) trained in round slot ``slot``."""
@@ -135,10 +139,17 @@ class HostStore:
         return {}
 
 
-def _reduce_lanes(table, copies) -> None:
-    """``table += sum_l (copies[l] - table)`` in lane order (numpy or torch)."""
+def _reduce_lanes(table, copies, mode: str = "sum") -> None:
+    """``"sum"``: ``table += sum_l (copies[l] - table)`` in lane order;
+    ``"mean"``: ``table = mean_l copies[l]`` (numpy or torch)."""
     if copies.shape[0] == 1:
         table[...] = copies[0]
+        return
+    if mode == "mean":
+        acc = copies[0].copy()
+        for lane in range(1, copies.shape[0]):
+            acc += copies[lane]
+        table[...] = acc / copies.shape[0]
         return
     base = copies[0] - copies[0]   # zeros of the right kind
     base += table
@@ -313,7 +324,7 @@ class DeviceStore:
         with self._lock:
             self._lanes_home()
             for name, copies in self._lanes.items():
-                _reduce_lanes(self._host[name], copies)
+                _reduce_lanes(self._host[name], copies, self.layout.reduce_mode(name))
 
     def block(self, i: int, j: int, slot: int, device: int = 0) -> tuple[dict, dict]:
         """``(tables, constants)`` of block (i, j) in round slot ``slot``, as
