@@ -1,11 +1,18 @@
 """Shared fixtures.  Real datasets live in ../shared/data (or $VITEGRAPH_DATA);
 tests that need them skip with a reason when the folder is absent."""
 
+import glob
 import importlib.util
 import os
 from pathlib import Path
 
 import pytest
+
+# Without an NVIDIA driver the Triton kernels run under Triton's interpreter on
+# CPU tensors.  Triton reads the variable when it is imported, so it is set here,
+# before any test module can import triton.
+if not (os.path.exists("/proc/driver/nvidia") or glob.glob("/dev/nvidia[0-9]*")):
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 DATA_DIR = Path(os.environ.get("VITEGRAPH_DATA",
                                Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))

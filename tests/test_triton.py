@@ -109,6 +109,8 @@ def test_device_negatives_follow_the_alias_table(device):
     np.testing.assert_array_equal(draws, again)
     other = tk.draw_negatives(p, a, 25_000, 2, seed=12).cpu().numpy()
     assert (other != draws).mean() > 0.9
+    high = tk.draw_negatives(p, a, 25_000, 2, seed=11 + (1 << 40)).cpu().numpy()
+    assert (high != draws).mean() > 0.9, "the seed's high bits count"
     shifted = tk.draw_negatives(p, a, 100, 2, seed=11, offset=2 * 10).cpu().numpy()
     np.testing.assert_array_equal(shifted, draws[10:110])
     # one row (Triton passes an int argument equal to 1 as a constant)

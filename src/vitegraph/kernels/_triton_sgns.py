@@ -43,8 +43,8 @@ def sgns_kernel(vertex_ptr, context_ptr, heads_ptr, tails_ptr, negs_ptr, prob_pt
     mask = smask[:, None] & (d < dim)[None, :]
     h = tl.load(heads_ptr + s, mask=smask, other=0).to(tl.int64)
     lr = lr_start + lr_step * s.to(tl.float32)
-    v_ptrs = vertex_ptr + h[:, None] * stride_v + d[None, :]
-    v = tl.load(v_ptrs, mask=mask, other=0.0).to(tl.float32)   # fp32 maths for any table dtype
+    v = tl.load(vertex_ptr + h[:, None] * stride_v + d[None, :], mask=mask,
+                other=0.0).to(tl.float32)   # fp32 maths for any table dtype
     v0 = v
     loss = tl.zeros([BLOCK_S], dtype=tl.float32)
     for j in tl.static_range(K + 1):
@@ -78,6 +78,9 @@ def sgns_kernel(vertex_ptr, context_ptr, heads_ptr, tails_ptr, negs_ptr, prob_pt
         v = v_new
         z = x * (1.0 - 2.0 * label)
         loss += w * (tl.maximum(z, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(z))))
+    # the pointer tile is rebuilt here rather than kept live across the loop
+    # (64-bit pointers are two registers per element: keeping them spilled)
+    v_ptrs = vertex_ptr + h[:, None] * stride_v + d[None, :]
     if ATOMIC:
         tl.atomic_add(v_ptrs, (v - v0).to(vertex_ptr.dtype.element_ty), mask=mask,
                       sem="relaxed")

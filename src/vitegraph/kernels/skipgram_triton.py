@@ -86,20 +86,33 @@ def _kernels():
     return _triton_sgns
 
 
-def block_size(dim: int) -> tuple[int, int, int]:
-    """``(BLOCK_S, BLOCK_D, num_warps)`` for rows of ``dim`` floats: about 4096
-    tile elements per program (fewer registers per lane for wide rows)."""
+def block_size(dim: int, block=None) -> tuple[int, int, int]:
+    """``(BLOCK_S, BLOCK_D, num_warps)`` for rows of ``dim`` floats (``block``:
+    samples per program, default about 4096 tile elements).  Warps grow with
+    the tile: compiled for sm_90 with triton 3.6, a 32 x 128 tile on 4 warps
+    used all 255 registers and spilled, on 8 it did not."""
     block_d = 1 << max(4, (int(dim) - 1).bit_length())
-    block_s = max(1, min(64, 4096 // block_d))
-    if os.environ.get("TRITON_INTERPRET") == "1":
-        # the interpreter pays per program, not per lane: wide programs
-        block_s = max(block_s, int(os.environ.get("VG_IB", "1024")))
-    warps = 4 if block_d * block_s >= 2048 else 2
+    if block is not None:
+        block_s = int(block)
+    else:
+        block_s = max(1, min(64, 4096 // block_d))
+        if os.environ.get("TRITON_INTERPRET") == "1":
+            # the interpreter pays per program, not per lane: wide programs
+            block_s = max(block_s, 1024)
+    tile = block_d * block_s
+    warps = 8 if tile >= 4096 else 4 if tile >= 1024 else 2
     return block_s, block_d, warps
 
 
-def _seed32(seed: int) -> int:
-    return int(seed) & 0x7FFFFFFF
+def _seed63(seed: int) -> int:
+    """The Philox key: 63 bits of the task's seed (Triton's Philox takes both
+    32-bit halves of a 64-bit seed)."""
+    return int(seed) & ((1 << 63) - 1)
+
+
+def _on(device):
+    """Triton launches on the current CUDA device: make it the tensors' one."""
+    return torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
 
 
 def draw_negatives(neg_prob: torch.Tensor, neg_alias: torch.Tensor, num_samples: int,
@@ -111,10 +124,10 @@ def draw_negatives(neg_prob: torch.Tensor, neg_alias: torch.Tensor, num_samples:
     out = torch.empty(total, dtype=torch.int64, device=neg_prob.device)
     if total:
         block = 1024
-        with _serial():
+        with _serial(), _on(neg_prob.device):
             jit.draw_kernel[(jit.triton.cdiv(total, block),)](
                 out, neg_prob, neg_alias.to(torch.int32), neg_prob.shape[0], total,
-                _seed32(seed), int(offset), BLOCK=block)
+                _seed63(seed), int(offset), BLOCK=block)
     return out.view(int(num_samples), int(num_negative))
 
 
@@ -122,14 +135,12 @@ def _launch(vertex, context, heads, tails, negatives, neg_prob, neg_alias, num_n
             negative_weight, weight_decay, lr_start, lr_end, seed, offset, block, atomic):
     jit = _kernels()
     n, dim = heads.shape[0], vertex.shape[1]
-    block_s, block_d, warps = block_size(dim)
-    if block is not None:
-        block_s = int(block)
+    block_s, block_d, warps = block_size(dim, block)
     grid = jit.triton.cdiv(n, block_s)
     losses = torch.empty(grid, dtype=torch.float32, device=vertex.device)
     given = negatives is not None
     dummy = heads[:1]
-    with _serial():
+    with _serial(), _on(vertex.device):
         _run_sgns(jit, grid, vertex, context, heads, tails, negatives if given else dummy,
                   neg_prob if neg_prob is not None else vertex,
                   neg_alias if neg_alias is not None else dummy, losses, n, dim,
@@ -144,7 +155,7 @@ def _run_sgns(jit, grid, vertex, context, heads, tails, negs, prob, alias, losse
     jit.sgns_kernel[(grid,)](
         vertex, context, heads, tails, negs, prob, alias, losses, n, context.shape[0], dim,
         vertex.stride(0), context.stride(0), float(lr_start), float((lr_end - lr_start) / n),
-        float(negative_weight), float(weight_decay), _seed32(seed), int(offset),
+        float(negative_weight), float(weight_decay), _seed63(seed), int(offset),
         K=int(num_negative), GIVEN=given, ATOMIC=bool(atomic), BLOCK_S=block_s,
         BLOCK_D=block_d, num_warps=warps)
 

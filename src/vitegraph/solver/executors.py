@@ -391,7 +391,9 @@ def _finish(store, tasks, skip, results) -> EpisodeResult:
     was trained."""
     done = [k in skip or results[k] is not None for k in range(len(tasks))]
     trained = [r for r in results if r is not None]
-    loss = float(sum(st.loss for st in trained))
+    # float() each: a loss may be a device tensor, and tensors of different
+    # devices do not add
+    loss = float(sum(float(st.loss) for st in trained))
     count = int(sum(st.num_samples for st in trained))
     if all(done):
         store.end_episode()
