@@ -316,6 +316,10 @@ def test_run_config_trains_and_evaluates_a_knowledge_graph(tmp_path):
     from vitegraph.embeddings import Embeddings
     emb = Embeddings.read(str(tmp_path / "out" / "embeddings.npz"))
     assert "relation" in emb.tables
+    emb.to_tsv(tmp_path / "relations.tsv", table="relation")
+    lines = (tmp_path / "relations.tsv").read_text().splitlines()
+    assert len(lines) == 3 and lines[0].split("\t")[0] == "rel0"
+    assert len(lines[0].split("\t")) == 1 + 16     # RotatE: dim / 2 phases
     assert "filtered ranking" in res["scores"].format_table()
     # the saved model evaluates again from the command line, to the same figure
     from vitegraph.cli.main import main

@@ -458,6 +458,28 @@ class Embeddings:
 
         atomic_write(path, write)
 
+    def to_tsv(self, path, *, table: Optional[str] = None) -> None:
+        """Export one table (default: the primary) as tab-separated text: the
+        row's name, then its values, one row per line (for knowledge graphs:
+        ``table="relation"`` for the relation rows).  Names holding a tab or a
+        newline raise an error."""
+        name = self.primary if table is None else self._check_table(table, "to_tsv")
+        names = [str(n) for n in self.vocabulary_of(name).names.tolist()]
+        bad = next((n for n in names if "\t" in n or "\n" in n), None)
+        if bad is not None:
+            raise InputFormatError(f"row name {bad!r} holds a tab or newline; TSV cannot "
+                                   "hold it (use .npz)", path)
+        vec = np.ascontiguousarray(self._tables[name], dtype=np.float32)
+
+        def write(f):
+            chunk = 4096
+            for lo in range(0, len(names), chunk):
+                rows = ["\t".join(np.char.mod("%.6g", r)) for r in vec[lo:lo + chunk]]
+                f.write("".join(f"{n}\t{v}\n" for n, v in zip(names[lo:lo + chunk],
+                                                              rows)).encode())
+
+        atomic_write(path, write)
+
     @classmethod
     def from_word2vec(cls, path, *, binary: bool = False) -> "Embeddings":
         """Read the word2vec text or binary format (names become strings;

@@ -250,8 +250,9 @@ def run_kg(config: RunConfig, *, data_dir=None, resume: bool = False, restart: b
     ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
     check_checkpoint(ckpt, resume, restart)
     if config.output.word2vec:
-        raise ConfigError("output.word2vec: knowledge-graph runs write embeddings.npz only "
-                          "(export with `vitegraph export`)")
+        raise ConfigError("output.word2vec: knowledge-graph runs write embeddings.npz only; "
+                          "export tables with Embeddings.read(path).to_tsv(out, "
+                          "table='entity' or 'relation')")
     task = config.evaluation.task
     if task == "auto":
         task = "kg_completion"
