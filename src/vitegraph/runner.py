@@ -101,6 +101,20 @@ def check_checkpoint(path: Optional[str], resume: bool, restart: bool) -> None:
                     path)
 
 
+def prepare_outputs(config: RunConfig, resume: bool, restart: bool):
+    """``(output folder, checkpoint path or None)``: where the results go is
+    checked before any work, and an interrupted run is neither lost nor
+    silently continued (see :func:`check_checkpoint`)."""
+    out = config.output.dir
+    if resume and not config.output.checkpoint:
+        raise ConfigError("--resume needs output.checkpoint: true (this config writes no "
+                          "checkpoint)")
+    prepare_output_dir(out)
+    ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
+    check_checkpoint(ckpt, resume, restart)
+    return out, ckpt
+
+
 def run(config: RunConfig, *, data_dir=None, resume: bool = False, restart: bool = False,
         progress: Optional[bool] = None) -> dict:
     """Execute ``config``; returns the results dict also written to results.json.
@@ -115,14 +129,7 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False, restart: bool
         return run_kg(config, data_dir=data_dir, resume=resume, restart=restart,
                       progress=progress)
     t0 = time.perf_counter()
-    out = config.output.dir
-    if resume and not config.output.checkpoint:
-        raise ConfigError("--resume needs output.checkpoint: true (this config writes no "
-                          "checkpoint)")
-    # where the results go is checked before any work
-    prepare_output_dir(out)
-    ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
-    check_checkpoint(ckpt, resume, restart)
+    out, ckpt = prepare_outputs(config, resume, restart)
     if config.output.word2vec:
         check_output_file(os.path.join(out, "embeddings.w2v"))
     g, labels = load_graph(config.graph, data_dir)
@@ -242,13 +249,7 @@ def run_kg(config: RunConfig, *, data_dir=None, resume: bool = False, restart: b
     from .solver import train
 
     t0 = time.perf_counter()
-    out = config.output.dir
-    if resume and not config.output.checkpoint:
-        raise ConfigError("--resume needs output.checkpoint: true (this config writes no "
-                          "checkpoint)")
-    prepare_output_dir(out)
-    ckpt = os.path.join(out, "checkpoint.npz") if config.output.checkpoint else None
-    check_checkpoint(ckpt, resume, restart)
+    out, ckpt = prepare_outputs(config, resume, restart)
     if config.output.word2vec:
         raise ConfigError("output.word2vec: knowledge-graph runs write embeddings.npz only; "
                           "export tables with Embeddings.read(path).to_tsv(out, "

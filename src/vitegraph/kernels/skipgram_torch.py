@@ -161,6 +161,15 @@ def _check_ranges(owner, checks):
                                      f"values in [{int(a.min())}, {int(a.max())}]")
 
 
+def _check_negative_table(owner, neg_prob, neg_alias, n_c, device):
+    """The alias table over ``n_c`` context rows; returns ``neg_alias`` as int64."""
+    if not (isinstance(neg_prob, torch.Tensor) and neg_prob.dtype == torch.float32
+            and tuple(neg_prob.shape) == (n_c,) and neg_prob.device == device):
+        raise ParameterError(owner, "neg_prob", f"a float32 tensor of shape ({n_c},) "
+                             f"on {device}", _describe(neg_prob))
+    return _as_index(owner, "neg_alias", neg_alias, 1, device, rows=n_c)
+
+
 def _check_common(owner, vertex, context, heads, tails, negative_weight,
                   weight_decay, lr_start, lr_end, batch_size):
     if not isinstance(vertex, torch.Tensor):
@@ -200,11 +209,7 @@ def train_block(vertex, context, heads, tails, neg_prob, neg_alias, *,
         lr_start, lr_end, batch_size)
     num_negative = check_int(owner, "num_negative", num_negative, minimum=0)
     n_c = context.shape[0]
-    if not (isinstance(neg_prob, torch.Tensor) and neg_prob.dtype == torch.float32
-            and tuple(neg_prob.shape) == (n_c,) and neg_prob.device == device):
-        raise ParameterError(owner, "neg_prob", f"a float32 tensor of shape ({n_c},) "
-                             f"on {device}", _describe(neg_prob))
-    neg_alias = _as_index(owner, "neg_alias", neg_alias, 1, device, rows=n_c)
+    neg_alias = _check_negative_table(owner, neg_prob, neg_alias, n_c, device)
     if generator is not None and (not isinstance(generator, torch.Generator)
                                   or generator.device.type != device.type):
         raise ParameterError(owner, "generator", f"a torch.Generator on {device}",

@@ -47,7 +47,8 @@ import torch
 from ..errors import ParameterError
 from .._validate import check_int
 from ._common import BlockStats
-from .skipgram_torch import _as_index, _check_common, _check_ranges, _describe
+from .skipgram_torch import (_as_index, _check_common, _check_negative_table, _check_ranges,
+                             _describe)
 
 __all__ = ["train_block", "train_block_with_negatives", "draw_negatives", "available",
            "block_size"]
@@ -183,11 +184,7 @@ def train_block(vertex, context, heads, tails, neg_prob, neg_alias, *, num_negat
         lr_start, lr_end, 1)
     num_negative = check_int(owner, "num_negative", num_negative, minimum=0)
     n_c = context.shape[0]
-    if not (isinstance(neg_prob, torch.Tensor) and neg_prob.dtype == torch.float32
-            and tuple(neg_prob.shape) == (n_c,) and neg_prob.device == device):
-        raise ParameterError(owner, "neg_prob", f"a float32 tensor of shape ({n_c},) "
-                             f"on {device}", _describe(neg_prob))
-    neg_alias = _as_index(owner, "neg_alias", neg_alias, 1, device, rows=n_c)
+    neg_alias = _check_negative_table(owner, neg_prob, neg_alias, n_c, device)
     _check_rows_contiguous(owner, "vertex", vertex)
     _check_rows_contiguous(owner, "context", context)
     if check:
