@@ -150,8 +150,9 @@ class KGEModel(Model):
 
     def check_data(self, data):
         if not isinstance(data, KnowledgeGraph):
-            raise ParameterError("train", "data", "a KnowledgeGraph (vg.read_knowledge_graph)",
-                                 type(data).__name__)
+            raise ParameterError("train", "data", "a KnowledgeGraph (vg.read_knowledge_graph; "
+                                 "on the command line knowledge graphs train with `vitegraph "
+                                 "run` or `vitegraph baseline`)", type(data).__name__)
         return data
 
     def resolve(self, config, info):
