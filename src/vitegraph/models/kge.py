@@ -19,7 +19,8 @@ Self-adversarial negative sampling: GraphVite weighs negatives by
 PyKEEN write ``softmax(alpha * score)``, so GraphVite's T = 2 is alpha = 0.5.
 Here the option is GraphVite's T (0 turns weighting off).
 
-Scores and the training loss are in :mod:`vitegraph.kernels.kge_numba`;
+Scores and the training loss are in :mod:`vitegraph.kernels.kge_numba` (and
+the batched torch reference, :mod:`vitegraph.kernels.kge_torch`);
 :meth:`KGEModel.ranker` gives the filtered evaluation
 (:mod:`vitegraph.apps.kg_eval`) its all-entity scores.
 """
@@ -108,7 +109,7 @@ class KGEModel(Model):
 
     columns = TRIPLET
     primary = "entity"
-    backends = ("numba",)
+    backends = ("numba", "torch")
     kind = ""                 # kge_numba model name
     distance = False          # gamma - distance (TransE, RotatE)
     learning_rate = 3e-3
@@ -175,8 +176,8 @@ class KGEModel(Model):
         return Problem(TripletSampler(kg.train, rc.seed))
 
     def kernel(self, backend: str, rc):
-        if backend != "numba":
-            raise ParameterError(self.title, "backend", "'numba' (the torch and Triton "
+        if backend not in ("numba", "torch"):
+            raise ParameterError(self.title, "backend", "'numba' or 'torch' (the Triton "
                                  "kernels of knowledge-graph models are not built yet)",
                                  backend)
         kind = self.kind
@@ -184,17 +185,23 @@ class KGEModel(Model):
         adam = rc.optimizer == "adam"
         kw = dict(num_negative=rc.num_negative, margin=rc.margin, alpha=alpha,
                   l3=rc.l3_regularization, optimizer=rc.optimizer)
+        if backend == "numba":
+            from ..kernels.kge_numba import train_block
+            extra = lambda rng, threads: dict(states=rng, num_threads=threads)  # noqa: E731
+        else:
+            from ..kernels.kge_torch import train_block
+            batch = rc.batch_size
+            extra = lambda rng, threads: dict(generator=rng, batch_size=batch)  # noqa: E731
 
         def run(tables, columns, consts, lr_start, lr_end, rng, threads):
             moments = None
             if adam:
                 moments = (tables["entity_m"], tables["entity_m_tail"], tables["entity_v"],
                            tables["entity_v_tail"], tables["relation_m"], tables["relation_v"])
-            return kge_numba.train_block(kind, tables["entity"], tables["entity_tail"],
-                                         tables["relation"], columns[0], columns[1],
-                                         columns[2], lr_start=lr_start, lr_end=lr_end,
-                                         moments=moments, states=rng, num_threads=threads,
-                                         **kw)
+            return train_block(kind, tables["entity"], tables["entity_tail"],
+                               tables["relation"], columns[0], columns[1], columns[2],
+                               lr_start=lr_start, lr_end=lr_end, moments=moments,
+                               **extra(rng, threads), **kw)
         return run
 
     # -- scores -----------------------------------------------------------------
