@@ -166,6 +166,7 @@ def wn18rr(request):
     return vg.read_knowledge_graph(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", MODELS)
 def test_evaluator_agrees_with_brute_force_on_wn18rr(wn18rr, model):
     """Random tables; 40 test queries per side ranked by scoring every
@@ -206,6 +207,7 @@ def test_evaluator_agrees_with_brute_force_on_wn18rr(wn18rr, model):
             assert p <= 1 + (s[ok] >= target - gap).sum()
 
 
+@pytest.mark.slow
 def test_evaluation_protocols_and_metrics(wn18rr):
     from vitegraph.apps.kg_eval import evaluate_kg
     from vitegraph.models import get_model
@@ -271,6 +273,7 @@ def write_shift_kg(folder, n=80, relations=3, seed=0):
             "".join(f"e{a}\trel{b}\te{c}\n" for a, b, c in part))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,kw", [("transe", dict(margin=6.0)),
                                       ("rotate", dict(margin=6.0)),
                                       ("distmult", dict(l3_regularization=1e-3)),
@@ -297,6 +300,7 @@ def test_models_learn_a_shift_graph(tmp_path, model, kw):
     assert m.embeddings_.vectors.shape == (kg.num_entities, 32)
 
 
+@pytest.mark.slow
 def test_run_config_trains_and_evaluates_a_knowledge_graph(tmp_path):
     import json
     from vitegraph.config.run import load_run_config
@@ -357,6 +361,7 @@ def test_moment_lanes_merge_by_their_mean():
     assert specs["relation_v"].reduce == "mean" and specs["relation"].reduce == "sum"
 
 
+@pytest.mark.slow
 def test_partitioned_entities_train_in_parallel_blocks(tmp_path):
     """P = 2: entities split in two partitions, blocks (i, j) trained by two
     workers, each with its own copy of the relation rows per episode."""
@@ -406,6 +411,7 @@ def test_torch_kernel_matches_numba_one_sample_at_a_time(model, optimizer):
     assert s2.loss == pytest.approx(s1.loss, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_torch_backend_learns_a_shift_graph(tmp_path):
     import vitegraph as vg
     write_shift_kg(tmp_path / "kg")

@@ -108,6 +108,7 @@ def planted():
     return planted_partition(400, 4, 8, 2, seed=3)
 
 
+@pytest.mark.slow
 def test_deepwalk_from_device_walks_learns_the_communities(planted):
     from vitegraph.apps import node_classification
     g, labels = planted

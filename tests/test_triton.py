@@ -242,6 +242,7 @@ def planted():
     return planted_partition(400, 4, 8, 2, seed=3)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1" and not CUDA,
                     reason="no CUDA GPU and TRITON_INTERPRET is not 1")
 def test_deepwalk_with_the_triton_backend_learns_the_communities(planted):
@@ -259,6 +260,7 @@ def test_deepwalk_with_the_triton_backend_learns_the_communities(planted):
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1",
                     reason="stand-in CPU devices need TRITON_INTERPRET=1")
 def test_triton_on_two_devices_trains_what_one_trains(planted):
