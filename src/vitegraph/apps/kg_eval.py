@@ -136,8 +136,9 @@ def filtered_ranks(score_block, queries: np.ndarray, side: str, known: np.ndarra
         a, b = index.answers_of(anchor[lo:hi], rel[lo:hi])
         counts = b - a
         rows = np.repeat(np.arange(hi - lo), counts)
-        cols = index.answers[np.concatenate([np.arange(x, y) for x, y in zip(a, b)])
-                             if counts.sum() else np.empty(0, dtype=np.int64)]
+        # positions a[q] .. b[q] - 1 of every query q, without a loop over queries
+        first = np.repeat(a - (np.cumsum(counts) - counts), counts)
+        cols = index.answers[first + np.arange(counts.sum())]
         s[rows, cols] = -np.inf                 # known answers leave the candidates
         s[np.arange(hi - lo), answer[lo:hi]] = -np.inf   # and so does the answer itself
         t = target[:, None]

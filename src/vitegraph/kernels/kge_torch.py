@@ -19,8 +19,7 @@ import torch
 
 from ..errors import ParameterError
 from ._common import BlockStats
-
-MODELS = ("transe", "distmult", "complex", "simple", "rotate", "quate")
+from .kge_numba import MODELS
 
 
 def score(model: str, h, r, t, margin: float):
@@ -86,7 +85,7 @@ def train_block(model: str, ent_h, ent_t, rel, heads, tails, relations, *, num_n
     dimension of 1."""
     owner = "kge torch train_block"
     if model not in MODELS:
-        raise ParameterError(owner, "model", f"one of {MODELS}", model)
+        raise ParameterError(owner, "model", f"one of {sorted(MODELS)}", model)
     rel2 = rel[0] if rel.dim() == 3 else rel
     device = ent_h.device
     n = int(heads.shape[0])

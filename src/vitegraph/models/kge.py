@@ -206,7 +206,9 @@ class KGEModel(Model):
 
     # -- scores -----------------------------------------------------------------
     def score(self, tables, heads, tails, relations):
-        """Scores of triplets (global ids) under trained tables."""
+        """Scores of triplets (global ids) under trained tables; for the
+        distance models ``-distance`` (the kernel's ``gamma - distance`` less
+        the constant gamma, which ranks the same)."""
         E, R = tables["entity"], tables["relation"]
         heads, tails, relations = (np.asarray(x) for x in (heads, tails, relations))
         out = np.empty(heads.size, dtype=np.float32)
@@ -219,10 +221,7 @@ class KGEModel(Model):
         else:
             d = q.shape[1] // 2
             out[:] = -np.hypot(rows[:, :d] - q[:, :d], rows[:, d:] - q[:, d:]).sum(1)
-        return out + (self.margin_of(tables) if self.distance else 0.0)
-
-    def margin_of(self, tables) -> float:
-        return 0.0   # ranking does not depend on it; score() reports gamma - distance + 0
+        return out
 
     def queries(self, anchor: np.ndarray, rel: np.ndarray, side: str):
         """Query vectors for the ``side`` answers of anchors ``anchor`` [n, D]

@@ -25,6 +25,7 @@ Several processes (torch.distributed) are further executors of the same interfac
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -281,7 +282,7 @@ class TorchExecutor(Executor):
 
     def _train(self, w: int, task: BlockTask, cols):
         device = self.devices[w]
-        ctx = self.torch.cuda.device(device) if device.type == "cuda" else _nullcontext()
+        ctx = self.torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
         with ctx:
             tables, consts = self.store.block(task.i, task.j, task.slot, w)
             return self.kernel(tables, cols, consts, task.lr_start, task.lr_end,
@@ -348,14 +349,6 @@ class TorchExecutor(Executor):
     def close(self):
         if self._runner is not None:
             self._runner.close()
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def dependencies(tasks: Sequence[BlockTask], layout) -> list[set]:

@@ -215,7 +215,6 @@ class DeviceStore:
                   for name, (arr, role) in dict(constants).items()}
         self._constants = [{name: (self._to(torch.from_numpy(arr), d), role)
                             for name, (arr, role) in consts.items()} for d in self.devices]
-        self._partitioned = [t for t in layout.storage if t.role != GLOBAL]
         if capacity is not None:
             need = self._largest_block_bytes()
             if need > capacity:
@@ -248,9 +247,6 @@ class DeviceStore:
 
     def _bytes_of(self, piece) -> int:
         return int(self._host_view(piece).nbytes)
-
-    def _part_bytes(self, name: str, p: int) -> int:
-        return self._bytes_of((name, p))
 
     def _needed(self, i: int, j: int, slot: int = 0) -> list:
         lay = self.layout
