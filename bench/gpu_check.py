@@ -10,8 +10,12 @@ writes ``gpu_check.json`` again, so a run cut short keeps what it measured.
    with numba on the host's cores at equal samples, the quality of each
    (Micro-F1 on the communities), and the time GraphVite's 4000 epochs would
    take at the measured rate;
-3. BlogCatalog quality on the GPU and with numba (defaults, same seed);
-4. peak device memory of each step.
+3. knowledge graphs (issue 11): RotatE on FB15k-237 with the Triton kernel,
+   the CPU config (dim 256, 40 epochs) trained on the GPU with its test MRR
+   (the CPU reached .305 in 305 s), and the training rate at GraphVite's sizes
+   (dim 2048, 64 negatives) with the time its 1000 epochs would take;
+4. BlogCatalog quality on the GPU and with numba (defaults, same seed);
+5. peak device memory of each step.
 
     python bench/gpu_check.py --out DIR            # on a GPU machine (gpu_check.sh)
     TRITON_INTERPRET=1 python bench/gpu_check.py --smoke --out DIR   # anywhere, tiny
@@ -214,7 +218,60 @@ def youtube_size(num_nodes, num_edges, epochs, dim, host_threads):
     return out
 
 
-# ---------------------------------------------------------------- 3. BlogCatalog
+# ---------------------------------------------------------------- 3. knowledge graphs
+
+def _toy_kg(n=80, relations=3, seed=0):
+    """Relation k maps entity e to e + 3 (k + 1) (the smoke test's data)."""
+    rng = np.random.default_rng(seed)
+    r = rng.integers(0, relations, 1500)
+    h = rng.integers(0, n - 3 * (r + 1))
+    rows = np.unique(np.stack([h, r, h + 3 * (r + 1)], 1), axis=0)
+    rng.shuffle(rows)
+    k = len(rows) // 10
+    names = lambda a: (a[:, 0].astype(str), a[:, 1].astype(str), a[:, 2].astype(str))  # noqa
+    return vg.KnowledgeGraph.from_names({"train": names(rows[2 * k:]),
+                                         "valid": names(rows[k:2 * k]),
+                                         "test": names(rows[:k])})
+
+
+@step("kg")
+def knowledge_graph(data_dir, epochs, rate_epochs):
+    if SMOKE:
+        kg = _toy_kg()
+        sizes = dict(cpu=dict(dim=32, num_epoch=epochs, num_negative=8, margin=6.0,
+                              learning_rate=2e-2),
+                     graphvite=dict(dim=64, num_epoch=rate_epochs, num_negative=16,
+                                    margin=9.0))
+    else:
+        kg = vg.read_knowledge_graph(Path(data_dir) / "fb15k-237")
+        sizes = dict(cpu=dict(dim=256, num_epoch=epochs, num_negative=32, margin=9.0,
+                              learning_rate=3e-3),
+                     graphvite=dict(dim=2048, num_epoch=rate_epochs, num_negative=64,
+                                    margin=9.0))
+    out = {"graph": kg.summary()}
+    for name, kw in sizes.items():
+        t0 = time.perf_counter()
+        m = vg.RotatE(adversarial_temperature=2.0, seed=0, progress=False, backend="triton",
+                      device=DEV_NAME, **kw).fit(kg)
+        wall = time.perf_counter() - t0
+        st = m.stats_
+        loop = st.seconds - st.setup_seconds
+        run = {"config": kw, "wall_s": wall, "loop_s": loop, "train_s": st.train_seconds,
+               "samples": st.samples_done, "samples_per_s": st.samples_done / loop}
+        if name == "cpu":
+            ev = m.evaluate("test")
+            run.update(mrr_standard=ev.mrr(), mrr_graphvite=ev.mrr("graphvite"),
+                       eval_s=ev.seconds)
+        else:
+            run["graphvite_1000_epochs_s_extrapolated"] = (
+                1000 * kg.train.shape[0] / run["samples_per_s"])
+        out[name] = run
+        print(name, run, flush=True)
+        del m
+    return out
+
+
+# ---------------------------------------------------------------- 4. BlogCatalog
 
 @step("blogcatalog")
 def blogcatalog(data_dir, repeats):
@@ -269,11 +326,15 @@ def main():
             kernel_rates(1000, 32, 2048, 1)
         if want("youtube_size"):
             youtube_size(3000, 12000, 2, 16, 2)
+        if want("kg"):
+            knowledge_graph(None, 20, 2)
     else:
         if want("kernel"):
             kernel_rates(1_138_499, 128, 1 << 24, 5)
         if want("youtube_size"):
             youtube_size(1_138_499, 4_945_382, args.epochs, 128, cpus)
+        if want("kg") and Path(args.data, "fb15k-237").exists():
+            knowledge_graph(args.data, 40, 3)
         if want("blogcatalog") and Path(args.data, "blogcatalog").exists():
             blogcatalog(args.data, 5)
     FIGURES["meta"]["finished"] = True

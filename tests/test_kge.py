@@ -339,7 +339,7 @@ def test_bad_options_and_data():
     with pytest.raises(ParameterError, match="'dim'"):
         vg.RotatE(dim=33, num_epoch=1, progress=False).fit(np.array([[0, 0, 1], [1, 0, 2]]))
     with pytest.raises(ParameterError, match="'backend'"):
-        vg.TransE(dim=8, num_epoch=1, backend="triton", device="cpu", progress=False).fit(
+        vg.TransE(dim=8, num_epoch=1, backend="cuda", progress=False).fit(
             np.array([[0, 0, 1], [1, 0, 2]]))
     with pytest.raises(ParameterError, match="'data'"):
         vg.TransE(dim=8, num_epoch=1, progress=False).fit(np.array([[0, 1], [1, 2]]))

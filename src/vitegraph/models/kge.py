@@ -20,7 +20,8 @@ PyKEEN write ``softmax(alpha * score)``, so GraphVite's T = 2 is alpha = 0.5.
 Here the option is GraphVite's T (0 turns weighting off).
 
 Scores and the training loss are in :mod:`vitegraph.kernels.kge_numba` (and
-the batched torch reference, :mod:`vitegraph.kernels.kge_torch`);
+the batched torch reference, :mod:`vitegraph.kernels.kge_torch`, and the fused
+GPU kernel, :mod:`vitegraph.kernels.kge_triton`);
 :meth:`KGEModel.ranker` gives the filtered evaluation
 (:mod:`vitegraph.apps.kg_eval`) its all-entity scores.
 """
@@ -109,7 +110,7 @@ class KGEModel(Model):
 
     columns = TRIPLET
     primary = "entity"
-    backends = ("numba", "torch")
+    backends = ("numba", "torch", "triton")
     kind = ""                 # kge_numba model name
     distance = False          # gamma - distance (TransE, RotatE)
     learning_rate = 3e-3
@@ -176,10 +177,8 @@ class KGEModel(Model):
         return Problem(TripletSampler(kg.train, rc.seed))
 
     def kernel(self, backend: str, rc):
-        if backend not in ("numba", "torch"):
-            raise ParameterError(self.title, "backend", "'numba' or 'torch' (the Triton "
-                                 "kernels of knowledge-graph models are not built yet)",
-                                 backend)
+        if backend not in self.backends:
+            raise ParameterError(self.title, "backend", f"one of {self.backends}", backend)
         kind = self.kind
         alpha = 1.0 / rc.adversarial_temperature if rc.adversarial_temperature > 0 else 0.0
         adam = rc.optimizer == "adam"
@@ -188,10 +187,14 @@ class KGEModel(Model):
         if backend == "numba":
             from ..kernels.kge_numba import train_block
             extra = lambda rng, threads: dict(states=rng, num_threads=threads)  # noqa: E731
-        else:
+        elif backend == "torch":
             from ..kernels.kge_torch import train_block
             batch = rc.batch_size
             extra = lambda rng, threads: dict(generator=rng, batch_size=batch)  # noqa: E731
+        else:
+            # rng: the task's seed (Philox key); the loss stays on the device
+            from ..kernels.kge_triton import train_block
+            extra = lambda rng, threads: dict(seed=rng, sync=False)  # noqa: E731
 
         def run(tables, columns, consts, lr_start, lr_end, rng, threads):
             moments = None
