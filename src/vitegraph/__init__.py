@@ -17,6 +17,7 @@ from .graph.convert import as_graph
 
 _LAZY = {
     "DeepWalk": "vitegraph.models", "LINE": "vitegraph.models", "Node2Vec": "vitegraph.models",
+    "LargeVis": "vitegraph.models", "knn_graph": "vitegraph.graph.knn",
     "train": "vitegraph.solver", "TrainConfig": "vitegraph.config",
     "Embeddings": "vitegraph.embeddings",
     **{name: "vitegraph.models" for name in ("TransE", "DistMult", "ComplEx", "SimplE",

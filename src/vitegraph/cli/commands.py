@@ -284,3 +284,39 @@ def cmd_plot(args) -> int:
                     max_points=args.max_points, seed=args.seed)
     print(f"wrote {args.output}")
     return 0
+
+
+def cmd_visualize(args) -> int:
+    from .._atomic import atomic_write, check_output_file
+    from ..apps.plot import image_format, plot_layout
+    from ..models.largevis import LargeVis
+    from ..vectors import read_row_labels, read_vectors
+    from .options import section_values
+
+    image_format(args.output)
+    check_output_file(args.output)
+    X, labels, vocab = read_vectors(args.vectors, label_column=args.label_column)
+    if args.labels:
+        labels = read_row_labels(args.labels, np.shape(X)[0], vocab)
+    opts = {k: v for k, v in section_values(args, "train").items() if v is not None}
+    if args.quiet:
+        opts["progress"] = False
+    est = LargeVis(**opts)
+    coords = est.fit_transform(X)
+    base = os.path.splitext(args.output)[0] + ".npz"
+    arrays = {"coordinates": coords}
+    if labels is not None:
+        arrays["labels"] = np.asarray(labels).astype(str)
+    if vocab is not None and not vocab.is_identity:
+        arrays["names"] = np.asarray(vocab.names).astype(str)
+    atomic_write(base, lambda f: np.savez(f, **arrays))
+    written = plot_layout(coords, args.output, labels=labels, rotate=args.rotate,
+                          seed=est.config_.seed)
+    ks = est.knn_stats_
+    st = est.stats_
+    print(f"{coords.shape[0]:,} points: KNN graph ({ks['method']}, K={ks['n_neighbors']}, "
+          f"{est.knn_graph_.num_edges:,} edges) {ks['knn_s'] + ks['weights_s']:.1f} s, layout "
+          f"{st.seconds:.1f} s")
+    for path in [base, *written]:
+        print(f"wrote {path}")
+    return 0

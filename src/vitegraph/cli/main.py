@@ -1,6 +1,7 @@
 """The ``vitegraph`` command.  Only this package prints and configures logging.
 
-Commands: demo, run, new, list, baseline, download, embed, evaluate, plot, info.
+Commands: demo, run, new, list, baseline, download, embed, evaluate, plot, visualize,
+info.
 Each is a thin layer over the library: parse arguments, call one function, print.
 """
 
@@ -203,6 +204,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-points", type=int, default=10_000,
                    help="draw a random subset of at most this many nodes")
     p.add_argument("--seed", type=int, default=0, help="seed of the subset and t-SNE")
+
+    p = add("visualize", "lay out vectors in 2-D or 3-D with LargeVis and draw them",
+            "Build the KNN graph of the vectors (exact, or NN-descent for large inputs), "
+            "weigh it by perplexity, train a LargeVis layout and draw it coloured by label. "
+            "Input: .npy, .npz (also embeddings from `vitegraph embed`), .csv/.tsv/.txt "
+            "(optionally .gz), .w2v/.vec/.bin. The coordinates are saved beside the picture "
+            "(<output>.npz: coordinates, labels). Needs matplotlib for the picture.",
+            commands.cmd_visualize)
+    p.add_argument("vectors", help="vectors to lay out, one row per point")
+    p.add_argument("-o", "--output", required=True,
+                   help="picture (.png, .pdf, .svg); the coordinates go to the same name "
+                        "with .npz")
+    p.add_argument("--labels", default=None,
+                   help="colours: one label per line in row order, a .npy array, or for "
+                        "named embeddings a 'node label' file")
+    p.add_argument("--label-column", type=int, default=None,
+                   help="for a text table: the column holding the labels (-1 = last)")
+    p.add_argument("--rotate", action="store_true",
+                   help="with --dim 3: also write a turning view as <output>.gif")
+    add_section_options(p, "train", [get_model("largevis").Config],
+                        exclude=("model",), title="LargeVis options")
 
     add("info", "versions of the libraries vitegraph uses, CPUs and GPUs",
         "Print the versions of vitegraph's dependencies, the CPU count and whether a CUDA "

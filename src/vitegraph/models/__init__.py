@@ -13,7 +13,7 @@ from .spec import GLOBAL, HEAD, TAIL, DataInfo, Model, Problem, Table
 
 _LAZY = {"Estimator": "vitegraph.models.estimator",
          "DeepWalk": "vitegraph.models.skipgram", "LINE": "vitegraph.models.skipgram",
-         "Node2Vec": "vitegraph.models.skipgram",
+         "Node2Vec": "vitegraph.models.skipgram", "LargeVis": "vitegraph.models.largevis",
          **{name: "vitegraph.models.kge" for name in ("TransE", "DistMult", "ComplEx",
                                                         "SimplE", "RotatE", "QuatE")}}
 

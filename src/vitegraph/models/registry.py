@@ -10,7 +10,8 @@ import importlib
 from .._validate import did_you_mean
 from ..errors import ParameterError
 
-_BUILTIN_MODULES = ("vitegraph.models.skipgram", "vitegraph.models.kge")
+_BUILTIN_MODULES = ("vitegraph.models.skipgram", "vitegraph.models.kge",
+                    "vitegraph.models.largevis")
 _MODELS: dict = {}
 _loaded = False
 
