@@ -51,6 +51,8 @@ def test_nndescent_recall_and_the_recall_measure():
     assert K.knn_recall(X, exact, sample=300) == 1.0
     wrong = np.random.default_rng(0).integers(0, 2000, exact.shape)
     assert K.knn_recall(X, wrong, sample=300) < 0.1
+    g, stats = K.knn_graph(X, n_neighbors=15, perplexity=5.0, method="nndescent")
+    assert stats["method"] == "nndescent" and stats["recall"] > 0.95
 
 
 def test_perplexity_weights_meet_the_perplexity():
