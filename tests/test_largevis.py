@@ -257,3 +257,72 @@ def test_visualize_3d_with_a_rotating_view(tmp_path):
                  "--perplexity", "5", "--num-epoch", "5", "-q"]) == 0
     assert out.exists() and (tmp_path / "l3.gif").stat().st_size > 10_000
     assert math.isfinite(float(np.load(tmp_path / "l3.npz")["coordinates"].sum()))
+
+
+# ---------------------------------------------------------------- torch and Triton kernels
+
+def _parity_problem(dim, seed=4, n=40, N=30, Kn=3):
+    rng = np.random.default_rng(seed)
+    y0 = rng.normal(0, 1, (n, dim)).astype(np.float32)
+    h = rng.integers(0, n, N)
+    t = (h + 1 + rng.integers(0, n - 1, N)) % n
+    negs = np.zeros((N, Kn), np.int64)
+    for s in range(N):      # distinct rows within a sample
+        pool = np.setdiff1d(np.arange(n), [h[s], t[s]])
+        negs[s] = rng.choice(pool, Kn, replace=False)
+    return y0, h, t, negs
+
+
+@pytest.mark.parametrize("backend", ["torch", "triton"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_torch_and_triton_layout_kernels_match_numba(backend, optimizer):
+    torch = pytest.importorskip("torch")
+    if backend == "triton":
+        pytest.importorskip("triton")
+        from vitegraph.kernels import layout_triton as kt
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        if not kt.available(device)[0]:
+            pytest.skip(kt.available(device)[1])
+    else:
+        from vitegraph.kernels import layout_torch as kt
+        device = "cpu"
+    y0, h, t, negs = _parity_problem(2)
+    kw = dict(num_negative=negs.shape[1], negative_weight=3.0, lr_start=0.05, lr_end=0.01,
+              optimizer=optimizer, clip=5.0)
+    prob, alias = build_alias(np.ones(y0.shape[0]))
+    a = y0.copy()
+    m = [np.zeros_like(a) for _ in range(2)]
+    s1 = L.train_block(a, a, h.astype(np.int32), t.astype(np.int32), prob, alias,
+                       moments=(m[0], m[1], m[0], m[1]), states=np.zeros(1, np.uint64),
+                       negatives=negs, **kw)
+    b = torch.tensor(y0, device=device)
+    tm = [torch.zeros_like(b) for _ in range(2)]
+    extra = dict(block=1) if backend == "triton" else dict(batch_size=1)
+    s2 = kt.train_block(b, b, torch.tensor(h), torch.tensor(t), torch.tensor(prob),
+                        torch.tensor(alias), moments=(tm[0], tm[1], tm[0], tm[1]),
+                        negatives=torch.tensor(negs), **extra, **kw)
+    if backend == "triton" and device == "cuda":
+        pass        # programs run concurrently there: the order differs
+    else:
+        tol = dict(rtol=1e-4, atol=1e-5) if optimizer == "sgd" else dict(rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(b.cpu().numpy(), a, **tol)
+    assert not np.allclose(a, y0)
+    # numba estimates its loss on every 8th sample; the others sum every sample
+    assert s2.loss == pytest.approx(s1.loss, rel=0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["torch", "triton"])
+def test_largevis_on_torch_and_triton_backends(backend):
+    torch = pytest.importorskip("torch")
+    if backend == "triton":
+        pytest.importorskip("triton")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    X, y = blobs(400, 20, 4)
+    est = vg.LargeVis(n_neighbors=20, perplexity=8, num_epoch=20, progress=False, seed=1,
+                      backend=backend, device=device, batch_size=256)
+    Y = est.fit_transform(X)
+    assert est.config_.backend == backend
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+    assert cross_val_score(KNeighborsClassifier(10), Y, y, cv=5).mean() > 0.95
