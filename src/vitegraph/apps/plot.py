@@ -200,6 +200,8 @@ def _rotating_gif(xy, path, draw, idx, size, elev, frames, plt):
         os.close(fd)
         try:
             anim.save(tmp, writer=PillowWriter(fps=12))
+            from .._atomic import _umask
+            os.chmod(tmp, 0o666 & ~_umask())      # mkstemp makes it private
             os.replace(tmp, gif)
         finally:
             if os.path.exists(tmp):
