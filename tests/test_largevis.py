@@ -232,7 +232,7 @@ def test_visualize_command(tmp_path, capsys):
                "--num-epoch", "10", "-q"])
     assert rc == 0
     assert out.stat().st_size > 10_000
-    z = np.load(tmp_path / "pics" / "layout.npz")
+    z = np.load(tmp_path / "pics" / "layout.coords.npz")
     assert z["coordinates"].shape == (300, 2) and list(z["labels"][:3]) == [f"c{v}" for v in
                                                                            y[:3]]
     # wrong labels, a bad image name: clear errors, nothing written
@@ -240,7 +240,13 @@ def test_visualize_command(tmp_path, capsys):
     assert main(["visualize", str(tmp_path / "x.npy"), "-o", str(tmp_path / "w.png"),
                  "--labels", str(tmp_path / "short.txt"), "-q"]) == 1
     assert "one label per row" in capsys.readouterr().err
-    assert not (tmp_path / "w.png").exists() and not (tmp_path / "w.npz").exists()
+    assert not (tmp_path / "w.png").exists() and not (tmp_path / "w.coords.npz").exists()
+    # the coordinates never overwrite the input
+    import shutil
+    shutil.copy(tmp_path / "x.npy", tmp_path / "in.coords.npz")
+    assert main(["visualize", str(tmp_path / "in.coords.npz"), "-o", str(tmp_path / "in.png"),
+                 "-q"]) == 1
+    assert "overwrite" in capsys.readouterr().err
     assert main(["visualize", str(tmp_path / "x.npy"), "-o", str(tmp_path / "w.xyz"),
                  "-q"]) == 1
 
@@ -256,7 +262,7 @@ def test_visualize_3d_with_a_rotating_view(tmp_path):
                  str(tmp_path / "y.npy"), "--dim", "3", "--rotate", "--n-neighbors", "15",
                  "--perplexity", "5", "--num-epoch", "5", "-q"]) == 0
     assert out.exists() and (tmp_path / "l3.gif").stat().st_size > 10_000
-    assert math.isfinite(float(np.load(tmp_path / "l3.npz")["coordinates"].sum()))
+    assert math.isfinite(float(np.load(tmp_path / "l3.coords.npz")["coordinates"].sum()))
 
 
 # ---------------------------------------------------------------- torch and Triton kernels

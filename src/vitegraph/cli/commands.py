@@ -286,6 +286,11 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def coordinates_path(picture: str) -> str:
+    """Where `visualize` saves the coordinates: beside the picture, ``NAME.coords.npz``."""
+    return os.path.splitext(picture)[0] + ".coords.npz"
+
+
 def cmd_visualize(args) -> int:
     from .._atomic import atomic_write, check_output_file
     from ..apps.plot import image_format, plot_layout
@@ -295,6 +300,11 @@ def cmd_visualize(args) -> int:
 
     image_format(args.output)
     check_output_file(args.output)
+    base = coordinates_path(args.output)
+    for out in (args.output, base):
+        if os.path.abspath(out) == os.path.abspath(args.vectors):
+            raise ParameterError("visualize", "output", "a name other than the input's (it "
+                                 "would overwrite the vectors)", out)
     X, labels, vocab = read_vectors(args.vectors, label_column=args.label_column)
     if args.labels:
         labels = read_row_labels(args.labels, np.shape(X)[0], vocab)
@@ -303,7 +313,6 @@ def cmd_visualize(args) -> int:
         opts["progress"] = False
     est = LargeVis(**opts)
     coords = est.fit_transform(X)
-    base = os.path.splitext(args.output)[0] + ".npz"
     arrays = {"coordinates": coords}
     if labels is not None:
         arrays["labels"] = np.asarray(labels).astype(str)

@@ -210,12 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
             "weigh it by perplexity, train a LargeVis layout and draw it coloured by label. "
             "Input: .npy, .npz (also embeddings from `vitegraph embed`), .csv/.tsv/.txt "
             "(optionally .gz), .w2v/.vec/.bin. The coordinates are saved beside the picture "
-            "(<output>.npz: coordinates, labels). Needs matplotlib for the picture.",
+            "(<output name>.coords.npz: coordinates, labels, names). Needs matplotlib for the "
+            "picture.",
             commands.cmd_visualize)
     p.add_argument("vectors", help="vectors to lay out, one row per point")
     p.add_argument("-o", "--output", required=True,
                    help="picture (.png, .pdf, .svg); the coordinates go to the same name "
-                        "with .npz")
+                        "with .coords.npz")
     p.add_argument("--labels", default=None,
                    help="colours: one label per line in row order, a .npy array, or for "
                         "named embeddings a 'node label' file")
