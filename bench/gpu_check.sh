@@ -34,6 +34,9 @@ timeout 150 python3 -m pytest -q -p no:cacheprovider -x tests/test_triton.py \
 timeout 60 python3 -m pytest -q -p no:cacheprovider -m gpu tests/test_kernels.py \
     tests/test_solver.py 2>&1 | tee -a "$OUT/gpu_tests.txt"
 
+timeout 30 python3 -m pytest -q -p no:cacheprovider tests/test_largevis.py -k "triton" \
+    2>&1 | tee -a "$OUT/gpu_tests.txt"
+
 echo "== figures"
-timeout 360 python3 bench/gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/gpu_check.log"
+timeout 330 python3 bench/gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/gpu_check.log"
 echo "== done: $OUT/gpu_check.json"

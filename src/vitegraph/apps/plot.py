@@ -107,7 +107,13 @@ def _label_colours(labels, plt):
     """Class index of each point and the class names (sorted; "" = unlabelled)."""
     lab = np.asarray(labels).astype(str)
     classes, index = np.unique(lab, return_inverse=True)
-    return index, classes
+    try:                      # numeric labels in numeric order (2 before 10)
+        order = np.argsort([float(c) if c else np.inf for c in classes], kind="stable")
+    except ValueError:
+        return index, classes
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[index], classes[order]
 
 
 def plot_layout(coords, path, *, labels=None, title: str = "", elev: float = 20.0,
