@@ -26,12 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _timed import run_timed  # noqa: E402
 DATA = Path(os.environ.get("VITEGRAPH_DATA", HERE.parent.parent / "shared" / "data"))
 
 OURS = r'''
@@ -99,18 +99,6 @@ def score_pykeen(export, kg, split):
     return evaluate_kg(get_model("rotate"), {"entity": E, "relation": R}, kg, split)
 
 
-def run(python, code, args, env=None):
-    cmd = ["/usr/bin/time", "-v", python, "-c", code, json.dumps(args)]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    m = re.search(r"^RESULT (.*)$", p.stdout, re.M)
-    if not m:
-        raise RuntimeError(p.stdout[-2000:] + p.stderr[-3000:])
-    out = json.loads(m.group(1))
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    out["peak_rss_mib"] = int(rss.group(1)) / 1024 if rss else None
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pykeen-python", required=True)
@@ -139,7 +127,7 @@ def main():
     (HERE / "_work").mkdir(exist_ok=True)
 
     def theirs(split, **kw):
-        r = run(args.pykeen_python, THEIRS, dict(a, export=export, **kw))
+        r = run_timed(args.pykeen_python, THEIRS, dict(a, export=export, **kw))
         ev = score_pykeen(export, kg, split)
         r.update(mrr=ev.mrr("graphvite"), mrr_standard=ev.mrr())
         return r
@@ -147,7 +135,7 @@ def main():
     if args.tune_ours:
         tried = {}
         for lr in (float(x) for x in args.tune_ours.split(",")):
-            r = run(sys.executable, OURS, dict(a, lr_ours=lr, split="valid"), env)
+            r = run_timed(sys.executable, OURS, dict(a, lr_ours=lr, split="valid"), env)
             tried[lr] = r["mrr_standard"]
             print(f"vitegraph lr {lr:g}: valid MRR {tried[lr]:.4f}", flush=True)
         a["lr_ours"] = max(tried, key=tried.get)
@@ -161,7 +149,7 @@ def main():
         print(f"pykeen lr chosen on valid: {a['lr_theirs']:g}", flush=True)
     res = {"vitegraph": [], "pykeen": []}
     for k in range(args.rounds):     # interleaved: A B A B ...
-        res["vitegraph"].append(run(sys.executable, OURS, dict(a, split="test"), env))
+        res["vitegraph"].append(run_timed(sys.executable, OURS, dict(a, split="test"), env))
         print("vitegraph", res["vitegraph"][-1], flush=True)
         res["pykeen"].append(theirs("test"))
         print("pykeen", res["pykeen"][-1], flush=True)

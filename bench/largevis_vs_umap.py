@@ -20,8 +20,6 @@ import argparse
 import gzip
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _timed import run_timed  # noqa: E402
 DATA = Path(os.environ.get("VITEGRAPH_DATA", HERE.parent.parent / "shared" / "data"))
 
 RUNNER = r'''
@@ -79,18 +79,6 @@ def quality(X, Y, labels, seed=0):
     return float(acc), float(trustworthiness(X, Y, n_neighbors=10))
 
 
-def run(python, args, env=None):
-    cmd = ["/usr/bin/time", "-v", python, "-c", RUNNER, json.dumps(args)]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    m = re.search(r"^RESULT (.*)$", p.stdout, re.M)
-    if not m:
-        raise RuntimeError(p.stdout[-2000:] + p.stderr[-3000:])
-    out = json.loads(m.group(1))
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    out["peak_rss_mib"] = int(rss.group(1)) / 1024 if rss else None
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--peer-python", required=True)
@@ -112,7 +100,7 @@ def main():
                          seed=seed, threads=threads,
                          options=json.loads(args.options) if who == "vitegraph" else {})
                 python = sys.executable if who == "vitegraph" else args.peer_python
-                r = run(python, a, env if who == "vitegraph" else None)
+                r = run_timed(python, RUNNER, a, env if who == "vitegraph" else None)
                 r["knn_acc"], r["trustworthiness"] = quality(X, np.load(a["out"]), labels)
                 r["seed"] = seed
                 rows[who].append(r)

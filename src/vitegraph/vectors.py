@@ -47,27 +47,36 @@ def _read_table(path: str, label_column: Optional[int]):
         [float(x) for x in split(lines[0])]
     except ValueError:
         first = 1           # a header row
-    width = None
-    rows, labels = [], []
-    for no, line in enumerate(lines[first:], start=first + 1):
-        parts = split(line)
-        if width is None:
-            width = len(parts)
+    table = [split(line) for line in lines[first:]]
+    if not table:
+        raise InputFormatError("a header but no rows", path)
+    width = len(table[0])
+    if all(len(row) == width for row in table):
+        # whole-array conversion; the row-by-row pass below only finds the
+        # first bad line for the message
+        cells = np.asarray(table)
+        if label_column is not None:
+            if not -width <= label_column < width:
+                raise ParameterError("read_vectors", "label_column", f"a column of the "
+                                     f"{width} in {path}", label_column)
+            labels = cells[:, label_column]
+            cells = np.delete(cells, label_column, axis=1)
+        try:
+            X = cells.astype(np.float32)
+            return X, (labels if label_column is not None else None)
+        except ValueError:
+            pass
+    for no, parts in enumerate(table, start=first + 1):
         if len(parts) != width:
             raise InputFormatError(f"{len(parts)} columns, expected {width} as in the first "
                                    "row", path, no)
         if label_column is not None:
-            try:
-                labels.append(parts.pop(label_column))
-            except IndexError:
-                raise ParameterError("read_vectors", "label_column", f"a column of the "
-                                     f"{width} in {path}", label_column) from None
+            parts = parts[:label_column] + parts[label_column:][1:]
         try:
-            rows.append([float(x) for x in parts])
+            [float(x) for x in parts]
         except ValueError as e:
             raise InputFormatError(f"not a number ({e})", path, no) from None
-    X = np.asarray(rows, dtype=np.float32)
-    return X, (np.asarray(labels) if label_column is not None else None)
+    raise InputFormatError("not a table of numbers", path)
 
 
 def read_vectors(path, *, label_column: Optional[int] = None):

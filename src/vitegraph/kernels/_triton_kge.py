@@ -145,6 +145,26 @@ def _negative(negs_ptr, s, j, K, side, smask, n_head, n_tail, seed,
 
 
 @triton.jit
+def _corrupted(eh_ptr, et_ptr, negs_ptr, s, j, K, side, smask, tmask, hmask, n_head, n_tail,
+               seed, offset, stride_e, d, P, h0, h1, h2, h3, r0, r1, r2, r3, t0, t1, t2, t3,
+               margin, MODEL: tl.constexpr, NPART: tl.constexpr, GIVEN: tl.constexpr):
+    """Negative ``j`` of samples ``s``: its row offsets and the corrupted
+    triplet's score and gradients (the row comes from the tail table on lanes
+    that corrupt the tail, from the head table on the others)."""
+    e = _negative(negs_ptr, s, j, K, side, smask, n_head, n_tail, seed, offset, GIVEN)
+    eb = e[:, None] * stride_e
+    a0, a1, a2, a3 = _load_parts(et_ptr, eb, d, P, tmask, NPART)
+    b0, b1, b2, b3 = _load_parts(eh_ptr, eb, d, P, hmask, NPART)
+    x0, x1, x2, x3 = a0 + b0, a1 + b1, a2 + b2, a3 + b3
+    side2 = side[:, None]
+    sc, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11 = _score_grad(
+        MODEL, tl.where(side2, h0, x0), tl.where(side2, h1, x1), tl.where(side2, h2, x2),
+        tl.where(side2, h3, x3), r0, r1, r2, r3, tl.where(side2, x0, t0),
+        tl.where(side2, x1, t1), tl.where(side2, x2, t2), tl.where(side2, x3, t3), margin)
+    return eb, sc, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11
+
+
+@triton.jit
 def kge_kernel(eh_ptr, et_ptr, rel_ptr, rgrad_ptr, mh_ptr, mt_ptr, vh_ptr, vt_ptr,
                heads_ptr, tails_ptr, rels_ptr, negs_ptr, scratch_ptr, loss_ptr,
                first, last, n_head, n_tail, P, PR, stride_e, stride_r,
@@ -182,17 +202,10 @@ def kge_kernel(eh_ptr, et_ptr, rel_ptr, rgrad_ptr, mh_ptr, mt_ptr, vh_ptr, vt_pt
     best = tl.full([BLOCK_S], -1.0e30, tl.float32)
     wsum = tl.zeros([BLOCK_S], dtype=tl.float32)
     for j in range(K):
-        e = _negative(negs_ptr, s, j, K, side, smask, n_head, n_tail,
-                      seed, offset, GIVEN)
-        eb = e[:, None] * stride_e
-        a0, a1, a2, a3 = _load_parts(et_ptr, eb, d, P, tmask, NPART)
-        b0, b1, b2, b3 = _load_parts(eh_ptr, eb, d, P, hmask, NPART)
-        x0, x1, x2, x3 = a0 + b0, a1 + b1, a2 + b2, a3 + b3
-        sc, _g0, _g1, _g2, _g3, _g4, _g5, _g6, _g7, _g8, _g9, _g10, _g11 = _score_grad(
-            MODEL, tl.where(side2, h0, x0), tl.where(side2, h1, x1),
-            tl.where(side2, h2, x2), tl.where(side2, h3, x3), r0, r1, r2, r3,
-            tl.where(side2, x0, t0), tl.where(side2, x1, t1), tl.where(side2, x2, t2),
-            tl.where(side2, x3, t3), margin)
+        _eb, sc, _g0, _g1, _g2, _g3, _g4, _g5, _g6, _g7, _g8, _g9, _g10, _g11 = _corrupted(
+            eh_ptr, et_ptr, negs_ptr, s, j, K, side, smask, tmask, hmask, n_head, n_tail, seed,
+            offset, stride_e, d, P, h0, h1, h2, h3, r0, r1, r2, r3, t0, t1, t2, t3, margin,
+            MODEL, NPART, GIVEN)
         tl.store(scratch_ptr + local * K + j, sc, mask=smask)
         top = tl.maximum(best, sc)
         wsum = wsum * tl.exp(alpha * (best - top)) + tl.exp(alpha * (sc - top))
@@ -210,17 +223,10 @@ def kge_kernel(eh_ptr, et_ptr, rel_ptr, rgrad_ptr, mh_ptr, mt_ptr, vh_ptr, vt_pt
 
     # -- pass 2: each negative's row is updated now; the positive's accumulate
     for j in range(K):
-        e = _negative(negs_ptr, s, j, K, side, smask, n_head, n_tail,
-                      seed, offset, GIVEN)
-        eb = e[:, None] * stride_e
-        a0, a1, a2, a3 = _load_parts(et_ptr, eb, d, P, tmask, NPART)
-        b0, b1, b2, b3 = _load_parts(eh_ptr, eb, d, P, hmask, NPART)
-        x0, x1, x2, x3 = a0 + b0, a1 + b1, a2 + b2, a3 + b3
-        _s, nh0, nh1, nh2, nh3, nr0, nr1, nr2, nr3, nt0, nt1, nt2, nt3 = _score_grad(
-            MODEL, tl.where(side2, h0, x0), tl.where(side2, h1, x1),
-            tl.where(side2, h2, x2), tl.where(side2, h3, x3), r0, r1, r2, r3,
-            tl.where(side2, x0, t0), tl.where(side2, x1, t1), tl.where(side2, x2, t2),
-            tl.where(side2, x3, t3), margin)
+        eb, _s, nh0, nh1, nh2, nh3, nr0, nr1, nr2, nr3, nt0, nt1, nt2, nt3 = _corrupted(
+            eh_ptr, et_ptr, negs_ptr, s, j, K, side, smask, tmask, hmask, n_head, n_tail, seed,
+            offset, stride_e, d, P, h0, h1, h2, h3, r0, r1, r2, r3, t0, t1, t2, t3, margin,
+            MODEL, NPART, GIVEN)
         sc = tl.load(scratch_ptr + local * K + j, mask=smask, other=0.0)
         p = tl.exp(alpha * (sc - best)) / wsum
         cn = p * _sigmoid(sc)

@@ -5,22 +5,8 @@ program trains ``BLOCK_S`` samples as a ``[BLOCK_S, BLOCK_D]`` tile."""
 import triton
 import triton.language as tl
 
+from ._triton_kge import _step
 from ._triton_sgns import alias_draw
-
-
-@triton.jit
-def _step(ptr, m_ptr, v_ptr, off, g, lr, mask, ADAM: tl.constexpr, beta1, beta2, eps):
-    if ADAM:
-        m = tl.load(m_ptr + off, mask=mask, other=0.0)
-        v = tl.load(v_ptr + off, mask=mask, other=0.0)
-        m = beta1 * m + (1.0 - beta1) * g
-        v = beta2 * v + (1.0 - beta2) * g * g
-        tl.store(m_ptr + off, m, mask=mask)
-        tl.store(v_ptr + off, v, mask=mask)
-        delta = -lr * m / (tl.sqrt(v) + eps)
-    else:
-        delta = -lr * g
-    tl.atomic_add(ptr + off, delta, mask=mask, sem="relaxed")
 
 
 @triton.jit

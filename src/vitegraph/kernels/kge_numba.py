@@ -38,10 +38,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .._threads import ThreadRunner
 from ..errors import ParameterError
 from ..sampling.rng import next_u64, split_u64
-from ._common import BlockStats
+from ._common import BlockStats, run_chunks
 
 TRANSE, DISTMULT, COMPLEX, SIMPLE, ROTATE, QUATE = range(6)
 MODELS = {"transe": TRANSE, "distmult": DISTMULT, "complex": COMPLEX, "simple": SIMPLE,
@@ -376,18 +375,11 @@ def train_block(model: str, ent_h, ent_t, rel, heads, tails, relations, *, num_n
         rm = rv = lanes[:, :0]
     neg = _EMPTY_NEG if negatives is None else np.ascontiguousarray(negatives, np.int32)
     losses = np.zeros(num_threads, dtype=np.float64)
-    bounds = [n * i // num_threads for i in range(num_threads + 1)]
     code = MODELS[model]
-    jobs = [(code, ent_h, ent_t, lanes[i], m_h, m_t, v_h, v_t, rm[i], rv[i], heads, tails,
-             relations, neg, np.int64(num_negative), np.float32(margin), np.float64(alpha),
-             np.float64(l3), np.float64(lr_start), np.float64(lr_end), adam,
-             np.float64(beta1), np.float64(beta2), np.float64(eps), np.int64(rel_batch),
-             np.int64(n),
-             np.int64(bounds[i]), np.int64(bounds[i + 1]), states, np.int64(i), losses)
-            for i in range(num_threads)]
-    if num_threads == 1:
-        _train_range(*jobs[0])
-    else:
-        with ThreadRunner(num_threads, "vitegraph-kernel") as runner:
-            runner.run(_train_range, jobs)
+    run_chunks(_train_range, lambda lo, hi, i: (
+        code, ent_h, ent_t, lanes[i], m_h, m_t, v_h, v_t, rm[i], rv[i], heads, tails,
+        relations, neg, np.int64(num_negative), np.float32(margin), np.float64(alpha),
+        np.float64(l3), np.float64(lr_start), np.float64(lr_end), adam, np.float64(beta1),
+        np.float64(beta2), np.float64(eps), np.int64(rel_batch), np.int64(n), np.int64(lo),
+        np.int64(hi), states, np.int64(i), losses), n, num_threads)
     return BlockStats(float(losses.sum()), n)

@@ -28,10 +28,9 @@ import math
 import numpy as np
 from numba import njit
 
-from .._threads import ThreadRunner
 from ..errors import ParameterError
 from ..sampling.alias import alias_draw
-from ._common import BlockStats
+from ._common import BlockStats, run_chunks
 
 _EPS = np.float32(0.1)
 
@@ -159,16 +158,10 @@ def train_block(y_h, y_t, heads, tails, neg_prob, neg_alias, *, num_negative,
         m_t = v_t = y_t[:0]
     neg = _EMPTY_NEG if negatives is None else np.ascontiguousarray(negatives, np.int64)
     losses = np.zeros(num_threads, dtype=np.float64)
-    bounds = [n * i // num_threads for i in range(num_threads + 1)]
-    jobs = [(y_h, y_t, m_h, v_h, m_t, v_t, heads, tails, neg_prob, neg_alias, neg,
-             np.int64(num_negative), np.float64(negative_weight), np.float64(clip),
-             np.float64(lr_start), np.float64(lr_end), adam, np.float64(beta1),
-             np.float64(beta2), np.float64(eps), np.int64(n), np.int64(bounds[i]),
-             np.int64(bounds[i + 1]), states, np.int64(i), losses)
-            for i in range(num_threads)]
-    if num_threads == 1:
-        _train_range(*jobs[0])
-    else:
-        with ThreadRunner(num_threads, "vitegraph-kernel") as runner:
-            runner.run(_train_range, jobs)
+    run_chunks(_train_range, lambda lo, hi, i: (
+        y_h, y_t, m_h, v_h, m_t, v_t, heads, tails, neg_prob, neg_alias, neg,
+        np.int64(num_negative), np.float64(negative_weight), np.float64(clip),
+        np.float64(lr_start), np.float64(lr_end), adam, np.float64(beta1), np.float64(beta2),
+        np.float64(eps), np.int64(n), np.int64(lo), np.int64(hi), states, np.int64(i),
+        losses), n, num_threads)
     return BlockStats(float(losses.sum()), n)

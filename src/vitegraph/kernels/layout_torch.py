@@ -15,17 +15,9 @@ import torch
 
 from ._common import BlockStats
 from .kge_torch import _apply
+from .skipgram_torch import draw_negatives
 
 _EPS = 0.1
-
-
-def draw_alias(neg_prob, neg_alias, shape, generator):
-    """Draws from an alias table (``neg_prob`` float, ``neg_alias`` int64)."""
-    n = neg_prob.shape[0]
-    slot = (torch.rand(shape, generator=generator, device=neg_prob.device,
-                       dtype=torch.float64) * n).long().clamp_max(n - 1)
-    coin = torch.rand(shape, generator=generator, device=neg_prob.device)
-    return torch.where(coin < neg_prob[slot], slot, neg_alias[slot])
 
 
 def train_block(y_h, y_t, heads, tails, neg_prob, neg_alias, *, num_negative,
@@ -55,7 +47,7 @@ def train_block(y_h, y_t, heads, tails, neg_prob, neg_alias, *, num_negative,
         if negatives is not None:
             e = negatives[lo:hi, :K].to(device).long()
         else:
-            e = draw_alias(neg_prob, alias, (hi - lo, K), generator)
+            e = draw_negatives(neg_prob, alias, hi - lo, K, generator)
         yi, yj, ye = y_h[i], y_t[j], y_t[e]
         u = yi - yj
         d2 = (u * u).sum(-1, keepdim=True)

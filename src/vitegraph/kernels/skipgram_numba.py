@@ -38,9 +38,8 @@ from numba import njit
 
 from ..errors import ParameterError
 from ..sampling.alias import alias_draw
-from .._threads import ThreadRunner
 from .._validate import check_float, check_int
-from ._common import BlockStats
+from ._common import BlockStats, run_chunks
 from ._numba_ops import (prefetch_row, sgd_fused_one_negative, sgd_fused_two_samples,
                          sgd_pair)
 
@@ -278,15 +277,6 @@ def _sharing(vertex, context):
     return np.int64(_SAME if same else _OVERLAP)
 
 
-def _run_chunks(kernel, args_for, num_samples, num_threads):
-    """Run ``kernel(*args_for(lo, hi, slot))`` over ``num_threads`` contiguous
-    chunks, one thread each (the calling thread takes chunk 0)."""
-    bounds = [num_samples * i // num_threads for i in range(num_threads + 1)]
-    jobs = [args_for(bounds[i], bounds[i + 1], i) for i in range(num_threads)]
-    with ThreadRunner(num_threads, "vitegraph-kernel") as runner:
-        runner.run(kernel, jobs)
-
-
 def train_block(vertex, context, heads, tails, neg_prob, neg_alias, *,
                 num_negative, negative_weight, weight_decay, lr_start, lr_end,
                 states, num_threads=1) -> BlockStats:
@@ -320,7 +310,7 @@ def train_block(vertex, context, heads, tails, neg_prob, neg_alias, *,
                 negw, wd, lr0, lr1, total, np.int64(lo), np.int64(hi), states,
                 np.int64(slot), losses, sharing)
 
-    _run_chunks(_train_range, args_for, n, num_threads)
+    run_chunks(_train_range, args_for, n, num_threads)
     return BlockStats(float(losses.sum()), n)
 
 
@@ -351,7 +341,7 @@ def train_block_with_negatives(vertex, context, heads, tails, negatives, *,
                 np.int64(negatives.shape[1]), negw, wd, lr0, lr1, total, np.int64(lo),
                 np.int64(hi), unused_states, np.int64(slot), losses, sharing)
 
-    _run_chunks(_train_range, args_for, n, num_threads)
+    run_chunks(_train_range, args_for, n, num_threads)
     return BlockStats(float(losses.sum()), n)
 
 
@@ -370,7 +360,7 @@ def draw_negatives(neg_prob, neg_alias, num_samples, num_negative, states,
     _check_states(owner, states, num_threads)
     out = np.zeros((num_samples, num_negative), dtype=np.int32)
     if num_samples and num_negative:
-        _run_chunks(_draw_range, lambda lo, hi, slot: (
+        run_chunks(_draw_range, lambda lo, hi, slot: (
             neg_prob, neg_alias, np.int64(lo), np.int64(hi), states, np.int64(slot),
             out), num_samples, num_threads)
     return out
