@@ -24,7 +24,6 @@ and more).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
