@@ -8,6 +8,11 @@ memory.  Prints a Markdown table to paste into docs/benchmarks.md.
 
     python bench/graph_io.py                 # 10M edges, 3 repeats
     python bench/graph_io.py --edges 1000000 # quicker
+    python bench/graph_io.py --baseline-src /tmp/old/src   # against another version
+
+``--baseline-src`` runs every child a second time with that source tree first
+on ``PYTHONPATH`` (a ``git worktree`` of an older commit), interleaved, and
+prints both rows.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ def main() -> None:
     ap.add_argument("--edges", type=int, default=10_000_000)
     ap.add_argument("--nodes", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--baseline-src", help="another version's src/ folder, run interleaved")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -80,36 +86,46 @@ def main() -> None:
         name = f"edges_{args.edges}_{args.nodes}{'_w' if weighted else ''}.txt"
         files[weighted] = os.path.join(WORK, name)
         make_file(files[weighted], args.edges, args.nodes, weighted)
-    results = {False: [], True: []}
-    for _ in range(args.repeats):  # interleave the two variants
+    versions = {"this": None}
+    if args.baseline_src:
+        versions["baseline"] = os.path.abspath(args.baseline_src)
+    results = {(v, w): [] for v in versions for w in (False, True)}
+    for _ in range(args.repeats):  # interleave versions and variants
         for weighted in (False, True):
-            out = subprocess.run([sys.executable, __file__, "--child", files[weighted]],
-                                 check=True, capture_output=True, text=True).stdout
-            results[weighted].append(json.loads(out.strip().splitlines()[-1]))
-    for weighted in (False, True):
-        rs = results[weighted]
+            for ver, src in versions.items():
+                env = dict(os.environ)
+                if src:
+                    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+                out = subprocess.run([sys.executable, __file__, "--child", files[weighted]],
+                                     check=True, capture_output=True, text=True,
+                                     env=env).stdout
+                results[(ver, weighted)].append(json.loads(out.strip().splitlines()[-1]))
+    for (ver, weighted), rs in results.items():
         best = min(r["seconds"] for r in rs)
         r0 = rs[0]
         rows.append({
-            "variant": "weighted" if weighted else "unweighted",
+            "variant": ("weighted" if weighted else "unweighted")
+            + ("" if ver == "this" else f" ({ver})"),
             "edges": r0["num_edges"], "stored": r0["stored"],
             "file_mb": r0["file_bytes"] / 1e6, "best_s": best,
             "all_s": [round(r["seconds"], 2) for r in rs],
             "medges_per_s": args.edges / best / 1e6,
             "peak_mb": max(r["peak_bytes"] for r in rs) / 1e6,
             "extra_peak_mb": max(r["peak_bytes"] - r["base_bytes"] for r in rs) / 1e6,
+            "bytes_per_input_edge": max(r["peak_bytes"] - r["base_bytes"] for r in rs)
+            / args.edges,
             "csr_bytes_per_stored_edge": r0["csr_bytes"] / r0["stored"],
         })
     print(f"# graph IO, {args.edges:,} input edges over {args.nodes:,} nodes, undirected")
     print(f"# {datetime.date.today()} {platform.node()} {os.cpu_count()} CPUs, "
           f"python {platform.python_version()}")
     print("| input | file MB | best s (all) | M input edges/s | stored edges | "
-          "CSR bytes/stored edge | peak RSS MB (above imports) |")
-    print("|---|---|---|---|---|---|---|")
+          "CSR bytes/stored edge | peak RSS MB (above imports) | bytes/input edge above imports |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['variant']} | {r['file_mb']:.0f} | {r['best_s']:.2f} ({r['all_s']}) | "
               f"{r['medges_per_s']:.2f} | {r['stored']:,} | {r['csr_bytes_per_stored_edge']:.2f} | "
-              f"{r['peak_mb']:.0f} ({r['extra_peak_mb']:.0f}) |")
+              f"{r['peak_mb']:.0f} ({r['extra_peak_mb']:.0f}) | {r['bytes_per_input_edge']:.1f} |")
 
 
 if __name__ == "__main__":

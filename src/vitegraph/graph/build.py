@@ -47,9 +47,9 @@ class CSRArrays:
 
 
 @njit(nogil=True, cache=True)
-def _scatter(src, dst, w, indptr, out_idx, out_w, symmetric):
-    """Place edges into rows in input order (so a stable row sort keeps it)."""
-    cursor = indptr[:-1].copy()
+def _scatter(src, dst, w, cursor, out_idx, out_w, symmetric):
+    """Place edges into rows in input order (so a stable row sort keeps it);
+    ``cursor[u]`` is where row u's next entry goes, and is advanced."""
     has_w = w.size > 0
     for e in range(src.size):
         u = src[e]
@@ -158,25 +158,35 @@ def build_csr(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray],
     edge listed twice is one edge).  For undirected graphs ``(u, v)`` and
     ``(v, u)`` are the same edge.
     """
-    if duplicates not in DUPLICATE_POLICIES:
-        raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
-    if self_loops not in SELF_LOOP_POLICIES:
-        raise ValueError(f"self_loops must be one of {SELF_LOOP_POLICIES}, got {self_loops!r}")
-    index_dtype = np.int32 if num_nodes < 2**31 else np.int64
+    return build_csr_chunks([src], [dst], None if weights is None else [weights], num_nodes,
+                            directed=directed, duplicates=duplicates, self_loops=self_loops)
+
+
+@njit(nogil=True, cache=True)
+def _count(src, dst, deg, symmetric):
+    """Row lengths: ``deg[u] += 1`` per edge, and ``deg[v] += 1`` for the reverse
+    copy of a non-loop edge of an undirected graph."""
+    for e in range(src.size):
+        u = src[e]
+        v = dst[e]
+        deg[u] += 1
+        if symmetric and u != v:
+            deg[v] += 1
+
+
+def _prepare_chunk(src, dst, w, index_dtype, counted, self_loops):
+    """One chunk's edges as the build wants them: ids in ``index_dtype``, float32
+    weights (empty when unweighted), zero-weight edges and (``drop``) self-loops
+    removed; also how many self-loops the chunk listed."""
     src = np.ascontiguousarray(src, dtype=index_dtype)
     dst = np.ascontiguousarray(dst, dtype=index_dtype)
-    if duplicates == "auto":
-        duplicates = "first" if weights is None else "sum"
-    counted = weights is None and duplicates == "sum"   # multiplicities become weights
     if counted:
-        weights = np.ones(src.size, dtype=np.float32)
-    w = (np.empty(0, dtype=np.float32) if weights is None
-         else np.ascontiguousarray(weights, dtype=np.float32))
+        w = np.ones(src.size, dtype=np.float32)
+    w = np.empty(0, dtype=np.float32) if w is None else np.ascontiguousarray(w, np.float32)
     if w.size and not w.all():
         # a zero-weight edge is no edge: a walk can never take it
         keep = w != 0
         src, dst, w = src[keep], dst[keep], w[keep]
-
     loops = src == dst
     num_loops = int(np.count_nonzero(loops))
     if num_loops and self_loops == "drop":
@@ -184,20 +194,71 @@ def build_csr(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray],
         src, dst = src[keep], dst[keep]
         if w.size:
             w = w[keep]
-        loops = np.zeros(src.size, dtype=bool)
+    return src, dst, w, num_loops
+
+
+def build_csr_chunks(src_chunks: list, dst_chunks: list, weight_chunks: Optional[list],
+                     num_nodes: int, *, directed: bool, duplicates: str = "auto",
+                     self_loops: str = "keep") -> CSRArrays:
+    """:func:`build_csr` for edges given as lists of chunks (a streamed reader's
+    batches), in input order.  The lists are emptied as the chunks are used, so
+    the caller that hands over its only references never holds the edges and
+    the finished CSR at once beyond one chunk's worth: the peak is the chunks
+    plus the CSR, with no concatenated copy of the input."""
+    if duplicates not in DUPLICATE_POLICIES:
+        raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
+    if self_loops not in SELF_LOOP_POLICIES:
+        raise ValueError(f"self_loops must be one of {SELF_LOOP_POLICIES}, got {self_loops!r}")
+    if len(src_chunks) != len(dst_chunks) or \
+            (weight_chunks is not None and len(weight_chunks) != len(src_chunks)):
+        raise ValueError("src, dst and weight chunk lists differ in length")
+    weighted_in = weight_chunks is not None
+    index_dtype = np.int32 if num_nodes < 2**31 else np.int64
+    if duplicates == "auto":
+        duplicates = "first" if not weighted_in else "sum"
+    counted = not weighted_in and duplicates == "sum"   # multiplicities become weights
+    has_w = weighted_in or counted
     symmetric = not directed
 
-    deg = np.bincount(src, minlength=num_nodes).astype(np.int64)
-    if symmetric:
-        # the reverse copy of each non-loop edge goes to row dst
-        deg += np.bincount(dst[~loops], minlength=num_nodes) if num_loops else \
-            np.bincount(dst, minlength=num_nodes)
+    # pass 1: clean every chunk, count row lengths (into indptr[1:], summed in place)
     indptr = np.zeros(num_nodes + 1, dtype=np.int64)
-    np.cumsum(deg, out=indptr[1:])
+    deg = indptr[1:]
+    num_loops = 0
+    num_input = 0
+    for k in range(len(src_chunks)):
+        s, d, w, loops = _prepare_chunk(src_chunks[k], dst_chunks[k],
+                                        None if weight_chunks is None else weight_chunks[k],
+                                        index_dtype, counted, self_loops)
+        src_chunks[k], dst_chunks[k] = s, d
+        if weight_chunks is not None or counted:
+            if weight_chunks is None:
+                weight_chunks = [None] * len(src_chunks)
+            weight_chunks[k] = w
+        num_loops += loops
+        num_input += s.size
+        _count(s, d, deg, symmetric)
+    del deg
+    np.cumsum(indptr, out=indptr)
     nnz = int(indptr[-1])
     idx = np.empty(nnz, dtype=index_dtype)
-    out_w = np.empty(nnz if w.size else 0, dtype=np.float32)
-    _scatter(src, dst, w, indptr, idx, out_w, symmetric)
+    out_w = np.empty(nnz if has_w else 0, dtype=np.float32)
+
+    # pass 2: place the edges, freeing each chunk once placed; indptr[u] is row
+    # u's cursor, which ends at the start of row u + 1, so shifts back after
+    cursor = indptr[:-1]
+    empty_w = np.empty(0, dtype=np.float32)
+    for k in range(len(src_chunks)):
+        w = weight_chunks[k] if has_w else empty_w
+        _scatter(src_chunks[k], dst_chunks[k], w, cursor, idx, out_w, symmetric)
+        src_chunks[k] = dst_chunks[k] = None
+        if has_w:
+            weight_chunks[k] = None
+    del cursor
+    _shift_right(indptr)
+    src_chunks.clear()
+    dst_chunks.clear()
+    if weight_chunks is not None:
+        weight_chunks.clear()
     _sort_rows(indptr, idx, out_w)
 
     if duplicates == "error":
@@ -207,9 +268,9 @@ def build_csr(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray],
     new_ptr, merged = _merge_rows(indptr, idx, out_w, duplicates == "sum")
     nnz_new = int(new_ptr[-1])
     if nnz_new != nnz:
-        idx = idx[:nnz_new].copy()
+        idx = _shrink(idx, nnz_new)
         if out_w.size:
-            out_w = out_w[:nnz_new].copy()
+            out_w = _shrink(out_w, nnz_new)
     indptr = new_ptr
     kept_loops = 0 if self_loops == "drop" else _count_loops(indptr, idx)
     if directed:
@@ -217,10 +278,30 @@ def build_csr(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray],
         merged_edges = merged
     else:
         num_edges = (nnz_new - kept_loops) // 2 + kept_loops
-        merged_edges = src.size - num_edges
-    keep_weights = weights is not None and not (counted and merged_edges == 0)
+        merged_edges = num_input - num_edges
+    keep_weights = weighted_in or (counted and merged_edges > 0)
     return CSRArrays(indptr, idx, out_w if keep_weights else None,
                      int(num_edges), int(merged_edges), num_loops)
+
+
+@njit(nogil=True, cache=True)
+def _shift_right(a):
+    """``a[1:] = a[:-1]; a[0] = 0`` in place."""
+    for k in range(a.size - 1, 0, -1):
+        a[k] = a[k - 1]
+    a[0] = 0
+
+
+def _shrink(a: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` entries of ``a``, which is no longer needed: resized in
+    place when ``a`` owns its memory (no second copy at the peak), else copied."""
+    if a.base is None and a.flags.owndata:
+        try:
+            a.resize(n, refcheck=False)
+            return a
+        except (ValueError, SystemError):
+            pass
+    return a[:n].copy()
 
 
 @njit(nogil=True, cache=True)

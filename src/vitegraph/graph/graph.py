@@ -8,7 +8,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ..errors import GraphError, UnknownNodeError
-from .build import DuplicateEdgeError, build_csr
+from .build import DuplicateEdgeError, build_csr_chunks
 
 
 class Vocabulary:
@@ -164,10 +164,20 @@ class Graph:
                   vocabulary: Vocabulary, *, directed: bool, duplicates: str,
                   self_loops: str) -> "Graph":
         """Build from validated integer ids (internal; readers call this)."""
+        return cls._from_chunks([src], [dst], None if weights is None else [weights],
+                                vocabulary, directed=directed, duplicates=duplicates,
+                                self_loops=self_loops)
+
+    @classmethod
+    def _from_chunks(cls, src: list, dst: list, weights: Optional[list],
+                     vocabulary: Vocabulary, *, directed: bool, duplicates: str,
+                     self_loops: str) -> "Graph":
+        """Build from lists of id chunks, which are emptied as they are used
+        (internal; the streamed reader hands over its batches)."""
         n = len(vocabulary)
         try:
-            csr = build_csr(src, dst, weights, n, directed=directed,
-                            duplicates=duplicates, self_loops=self_loops)
+            csr = build_csr_chunks(src, dst, weights, n, directed=directed,
+                                   duplicates=duplicates, self_loops=self_loops)
         except DuplicateEdgeError as exc:
             raise GraphError(
                 f"duplicate edge ({vocabulary.name_of(exc.u)!r}, {vocabulary.name_of(exc.v)!r})"

@@ -32,10 +32,9 @@ _RE_EDGE_WS = re.compile(rb"(?m)^ | (?=\r?$)")
 
 
 # ----------------------------------------------------------------- file bytes
-def read_bytes(path) -> bytes:
-    """Whole content of ``path``, decompressing ``.gz``, ``.bz2`` and ``.xz``
-    (recognised by their magic bytes, whatever the file name says)."""
-    path = os.fspath(path)
+def _opener(path):
+    """``open`` or the decompressing opener for ``path`` (``.gz``, ``.bz2``,
+    ``.xz``, recognised by their magic bytes, whatever the file name says)."""
     try:
         with open(path, "rb") as f:
             head = f.read(6)
@@ -43,16 +42,46 @@ def read_bytes(path) -> bytes:
         raise InputFormatError("no such file", path) from None
     except IsADirectoryError:
         raise InputFormatError("is a folder, expected a file", path) from None
-    opener = open
     if head[:2] == b"\x1f\x8b":
-        opener = gzip.open
-    elif head[:3] == b"BZh":
-        opener = bz2.open
-    elif head[:6] == b"\xfd7zXZ\x00":
-        opener = lzma.open
+        return gzip.open
+    if head[:3] == b"BZh":
+        return bz2.open
+    if head[:6] == b"\xfd7zXZ\x00":
+        return lzma.open
+    return open
+
+
+def read_bytes(path) -> bytes:
+    """Whole content of ``path``, decompressed when it is compressed."""
+    path = os.fspath(path)
+    opener = _opener(path)
     try:
         with opener(path, "rb") as f:
             return f.read()
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise InputFormatError(f"cannot decompress: {exc}", path) from None
+
+
+def _blocks(path, size: int):
+    """The file's (decompressed) bytes in blocks of about ``size`` bytes, each
+    ending at a line end (the last may not)."""
+    opener = _opener(path)
+    try:
+        with opener(path, "rb") as f:
+            rest = b""
+            while True:
+                chunk = f.read(size)
+                if not chunk:
+                    if rest:
+                        yield rest
+                    return
+                block = rest + chunk if rest else chunk
+                cut = block.rfind(b"\n") + 1
+                if cut == 0:          # no line end yet: read on
+                    rest = block
+                    continue
+                rest = block[cut:]
+                yield block[:cut] if rest else block
     except (OSError, EOFError, lzma.LZMAError) as exc:
         raise InputFormatError(f"cannot decompress: {exc}", path) from None
 
@@ -193,7 +222,8 @@ def _clean_for_arrow(raw: bytes, delimiter: Optional[bytes], force: bool = False
 
 
 def _parse_table(raw: bytes, delimiter: Optional[bytes], id_type: str, path,
-                 ncols_ok: Sequence[int], weight_cols: int, force_clean: bool = False):
+                 ncols_ok: Sequence[int], weight_cols: int, force_clean: bool = False,
+                 arrow_block: int = 1 << 24):
     """pyarrow table with columns f0, f1 (ids) and optionally f2 (float weight).
 
     ``id_type``: 'int', 'str' or 'auto' (int when every id parses as one).
@@ -210,7 +240,7 @@ def _parse_table(raw: bytes, delimiter: Optional[bytes], id_type: str, path,
         types = {"f0": pa.int64(), "f1": pa.int64()}
     if weight_cols:
         types["f2"] = pa.float64()
-    read = pcsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24)
+    read = pcsv.ReadOptions(autogenerate_column_names=True, block_size=arrow_block)
     parse = pcsv.ParseOptions(delimiter=delim, quote_char=False, double_quote=False,
                               ignore_empty_lines=True)
     conv = pcsv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
@@ -222,7 +252,8 @@ def _parse_table(raw: bytes, delimiter: Optional[bytes], id_type: str, path,
         msg = str(exc)
         if delimiter is None and not force_clean:
             # irregular blanks after the first 64 KiB: clean the whole file, retry
-            return _parse_table(raw, delimiter, id_type, path, ncols_ok, weight_cols, True)
+            return _parse_table(raw, delimiter, id_type, path, ncols_ok, weight_cols, True,
+                                arrow_block)
         if id_type == "auto" and "conversion error" in msg and ("#0" in msg or "#1" in msg):
             # ids look numeric at first but are not all ints: read them as names
             return _parse_table(raw, delimiter, "str", path, ncols_ok, weight_cols,
@@ -418,6 +449,14 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
     _check_build_options(owner, duplicates, self_loops, num_nodes, nodes)
 
     path = os.fspath(path)
+    if nodes is None and node_type != "str":
+        g = _read_streamed(path, directed=directed, weighted=weighted, delimiter=delimiter,
+                           num_nodes=num_nodes, node_type=node_type, duplicates=duplicates,
+                           self_loops=self_loops, header=header)
+        if g is not None:
+            log.info("read %s: %r", path, g)
+            return g
+    # the whole file at once: names as ids, a 'nodes' list, or an error to locate
     raw = read_bytes(path)
     delim = (_detect_delimiter(raw, path) if delimiter == "auto"
              else (None if delimiter == " " else delimiter.encode()))
@@ -463,6 +502,101 @@ def read_edgelist(path, *, directed: bool = False, weighted: Any = "auto",
         raise GraphError(f"{path}: {exc}") from None
     log.info("read %s: %r", path, g)
     return g
+
+
+STREAM_BLOCK = 1 << 22   # bytes of text parsed per batch by the streamed reader
+_STREAM_ARROW_BLOCK = 1 << 20   # pyarrow's pieces of a batch (one per thread)
+
+
+def _read_streamed(path, *, directed, weighted, delimiter, num_nodes, node_type, duplicates,
+                   self_loops, header, block_size: Optional[int] = None) -> Optional[Graph]:
+    """Integer-id edge lists read in batches of ``block_size`` bytes of text:
+    each batch is parsed by pyarrow into int32 id chunks (and float32 weights),
+    and the CSR is built from the chunks, so the peak is the chunks plus the
+    CSR (about 16 bytes per undirected input edge) and one batch, never the
+    whole file's text or an int64 table of it.
+
+    Returns None when the file is not a clean integer-id edge list (names as
+    ids, a malformed line, ids out of ``num_nodes``, no edges ...): the caller
+    then reads the whole file, which names the problem and its line."""
+    ncols_ok = {"auto": (2, 3), True: (3,), False: (2, 3)}[weighted]
+    weight_cols = 0 if weighted is False else 1
+    us, vs, ws = [], [], []
+    ncols = delim = None
+    lo, hi, n_rows = 2**63 - 1, -1, 0
+    try:
+        for k, block in enumerate(_blocks(path, block_size or STREAM_BLOCK)):
+            if k == 0:
+                delim = (_detect_delimiter(block, path) if delimiter == "auto"
+                         else (None if delimiter == " " else delimiter.encode()))
+                block = _mark_header(block, delim, header, path)
+            elif ncols is None:       # no data line yet: this block holds the first
+                block = _mark_header(block, delim, header, path)
+            if not _has_data(block):
+                continue
+            table = _parse_table(block, delim, node_type if ncols is None else "int", path,
+                                 ncols_ok, weight_cols, arrow_block=_STREAM_ARROW_BLOCK)
+            del block
+            if ncols is None:
+                ncols = table.num_columns
+            elif table.num_columns != ncols:
+                return None
+            u = _column_to_numpy(table.column(0))
+            v = _column_to_numpy(table.column(1))
+            if not (isinstance(u, np.ndarray) and isinstance(v, np.ndarray)):
+                return None
+            if ncols == 3 and weighted is not False:
+                ws.append(_check_weights(table.column(2).to_numpy(), path, lambda r: None))
+            del table
+            if u.size:
+                lo = min(lo, int(u.min()), int(v.min()))
+                hi = max(hi, int(u.max()), int(v.max()))
+            n_rows += u.size
+            us.append(u)
+            vs.append(v)
+    except InputFormatError:
+        return None
+    if n_rows == 0:
+        return None
+    if num_nodes is not None:
+        if lo < 0 or hi >= num_nodes:
+            return None
+        vocab = Vocabulary(None, num_nodes)
+    elif lo >= 0 and hi < 4 * n_rows + 1024:
+        # dense-ish ids: presence table, O(E + max id), keeps sorted order
+        present = np.zeros(hi + 1, dtype=bool)
+        for c in us + vs:
+            present[c] = True
+        names = np.flatnonzero(present)
+        if names.size == hi + 1:
+            vocab = Vocabulary(None, hi + 1)
+        else:
+            remap = np.cumsum(present, dtype=np.int64) - 1
+            for cs in (us, vs):
+                for k, c in enumerate(cs):
+                    cs[k] = remap[c].astype(c.dtype, copy=False)
+            vocab = Vocabulary(names, names.size)
+        del present
+    else:
+        names = np.unique(np.concatenate([np.unique(c) for c in us + vs]))
+        for cs in (us, vs):
+            for k, c in enumerate(cs):
+                cs[k] = np.searchsorted(names, c)
+        vocab = Vocabulary(names, names.size)
+    try:
+        return Graph._from_chunks(us, vs, ws if ws else None, vocab, directed=directed,
+                                  duplicates=duplicates, self_loops=self_loops)
+    except GraphError as exc:
+        raise GraphError(f"{path}: {exc}") from None
+
+
+def _has_data(block: bytes) -> bool:
+    """Whether a block holds a line that is neither blank nor a comment."""
+    if not block.strip():
+        return False
+    if b"#" not in block and b"%" not in block:
+        return True
+    return bool(_RE_COMMENT_LINE.sub(b"", block).strip())
 
 
 def _edges_from_array(edges, weights=None, *, num_nodes=None, nodes=None, directed=False,
