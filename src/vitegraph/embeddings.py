@@ -53,6 +53,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ._atomic import atomic_write
+from ._npz import MappedNpz
 from ._version import __version__
 from .errors import GraphError, InputFormatError, ParameterError
 from .graph.graph import Vocabulary
@@ -318,17 +319,23 @@ class Embeddings:
         atomic_write(path, lambda f: np.savez(f, metadata=np.array(text), **arrays))
 
     @classmethod
-    def load(cls, path) -> "Embeddings":
+    def load(cls, path, *, mmap: bool = False) -> "Embeddings":
         """Read a file written by :meth:`save` (format version 2, or version 1
-        from earlier vitegraph releases)."""
+        from earlier vitegraph releases).
+        ``mmap=True`` maps the tables read-only instead of reading them (an
+        uncompressed archive, as :meth:`save` writes): a file of many GiB
+        opens at once and pages are read as they are used."""
         path = os.fspath(path)
         if not os.path.exists(path):
             raise InputFormatError("no such file", path)
         try:
-            z = np.load(path, allow_pickle=False)
+            if mmap and zipfile.is_zipfile(path):
+                z = MappedNpz(path)
+            else:
+                z = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise InputFormatError(f"not a saved vitegraph embedding ({exc})", path) from None
-        if not isinstance(z, np.lib.npyio.NpzFile):
+        if not isinstance(z, (np.lib.npyio.NpzFile, MappedNpz)):
             raise InputFormatError("not a saved vitegraph embedding (a single array, not an "
                                    ".npz archive)", path)
         with z:

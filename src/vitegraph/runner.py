@@ -51,7 +51,7 @@ def load_graph(section, data_dir=None) -> tuple[Graph, Optional[Labels]]:
             except InputFormatError:
                 labels = None
     elif os.path.isdir(path) or path.endswith(".npz"):
-        g = Graph.load(path)
+        g = Graph.load(path, mmap=os.path.isdir(path))   # a folder maps its arrays
     else:
         g = read_edgelist(path, directed=section.directed, weighted=section.weighted,
                           delimiter=section.delimiter, node_type=section.node_type,

@@ -159,6 +159,32 @@ def cmd_download(args) -> int:
     return 0
 
 
+def cmd_convert(args) -> int:
+    from .._atomic import check_output_file
+    from ..config.run import GraphSection
+    from ..config.schema import from_mapping
+    from ..runner import load_graph
+    from .options import section_values
+
+    out = os.fspath(args.output)
+    if os.path.abspath(out) == os.path.abspath(args.graph):
+        raise ParameterError("vitegraph convert", "output", "a path other than the input",
+                             out)
+    if out.endswith(".npz"):
+        check_output_file(out)
+    elif os.path.exists(out) and not os.path.isdir(out):
+        raise ParameterError("vitegraph convert", "output", "a folder or a .npz path", out)
+    section = from_mapping(GraphSection, {"path": args.graph, **section_values(args, "graph")},
+                           "graph")
+    t0 = time.perf_counter()
+    g, _ = load_graph(section)
+    t_read = time.perf_counter() - t0
+    g.save(out)
+    print(f"{args.graph}: {g!r}, read in {t_read:.1f} s; saved to {out} in "
+          f"{time.perf_counter() - t0 - t_read:.1f} s")
+    return 0
+
+
 def cmd_embed(args) -> int:
     from .._atomic import check_output_file
     from ..embeddings import check_word2vec_names
@@ -195,11 +221,18 @@ def cmd_embed(args) -> int:
                            "graph")
     t0 = time.perf_counter()
     g, _ = load_graph(section)
-    print(f"{args.graph}: {g!r}")
+    print(f"{args.graph}: {g!r}, read in {time.perf_counter() - t0:.1f} s")
     if fmt in ("w2v", "bin"):
         check_word2vec_names(g.vocabulary, out)
     args._checkpoint = ckpt
     result = train(g, cfg, checkpoint=ckpt, resume=args.resume)
+    st = result.stats
+    print(f"trained {st.samples:,} samples: setup {st.setup_seconds:.1f} s, training "
+          f"{st.seconds - st.setup_seconds:.1f} s ({st.samples_per_second / 1e6:.2f} M "
+          f"samples/s)" + (f"; paged {st.bytes_paged_in / 2**30:.1f} GiB in, "
+                           f"{st.bytes_paged_out / 2**30:.1f} GiB out in "
+                           f"{st.paging_seconds:.1f} s" if st.bytes_paged_in else ""))
+    t_save = time.perf_counter()
     emb = result.embeddings({"source": os.path.abspath(args.graph)})
     if fmt == "npz":
         emb.save(out)
@@ -207,10 +240,8 @@ def cmd_embed(args) -> int:
         emb.to_word2vec(out, binary=fmt == "bin")
     if ckpt is not None and os.path.exists(ckpt):
         os.unlink(ckpt)
-    st = result.stats
-    print(f"wrote {out}: {g.num_nodes:,} x {cfg.dim} ({cfg.model}, "
-          f"{st.samples:,} samples in {time.perf_counter() - t0:.1f} s, "
-          f"{st.samples_per_second / 1e6:.1f} M samples/s)")
+    print(f"wrote {out}: {g.num_nodes:,} x {cfg.dim} ({cfg.model}) in "
+          f"{time.perf_counter() - t_save:.1f} s; {time.perf_counter() - t0:.1f} s in all")
     return 0
 
 

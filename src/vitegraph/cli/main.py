@@ -1,6 +1,6 @@
 """The ``vitegraph`` command.  Only this package prints and configures logging.
 
-Commands: demo, run, new, list, baseline, download, embed, evaluate, plot, visualize,
+Commands: demo, run, new, list, baseline, download, embed, convert, evaluate, plot, visualize,
 info.
 Each is a thin layer over the library: parse arguments, call one function, print.
 """
@@ -171,6 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_section_options(p, "train", [get_model(m).Config for m in model_names()],
                         exclude=("model", "progress"), aliases={"num_epoch": ["--epochs"]},
                         title="training (every model)", per_class_groups=True)
+
+    p = add("convert", "read a graph once and save it for fast, memory-mapped reuse",
+            "Read an edge list (or .mat / scipy .npz / saved graph) and save it as a "
+            "vitegraph graph: a folder of .npy files (loaded memory-mapped by `embed` and "
+            "`run`, so a second run on a big graph starts in seconds) or one .npz file.",
+            commands.cmd_convert)
+    p.add_argument("graph", help="edge list 'u v [w]' (.txt/.csv/.tsv, .gz/.bz2/.xz), .mat, "
+                                 ".npz or saved graph folder")
+    p.add_argument("output", help="a folder (memory-mappable) or a path ending in .npz")
+    add_section_options(p, "graph", [GraphSection], exclude=("dataset", "path", "labels"),
+                        title="reading the graph")
 
     p = add("evaluate", "evaluate saved embeddings (node classification, or "
             "knowledge-graph completion)",

@@ -96,6 +96,15 @@ class TrainConfig:
                                    "sampling tables); a run that needs more stops before "
                                    "allocating, saying what to change; auto = the memory "
                                    "available when the run starts", minimum=1, allow_auto=True)
+    table_storage: str = option("memory", "str", "where the embedding tables live while "
+                                "training: memory, or a folder (created when missing) that "
+                                "holds them as files, paged into table_memory bytes of host "
+                                "memory partition by partition in the schedule's order "
+                                "(numba backend); it needs twice the tables' size on disk")
+    table_memory: object = option(AUTO, "int", "bytes of host memory for table partitions "
+                                  "when table_storage is a folder; auto = half the "
+                                  "memory_budget (or of the memory available)", minimum=1,
+                                  allow_auto=True)
     batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend "
                              "only)", minimum=1)
     seed: int = option(0, "int", "random seed (sampler, negatives, initialisation)", minimum=0,
@@ -210,7 +219,16 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
     on_device = backend != "numba"
     workers = len(devices) if on_device else (cpus if c.num_workers == AUTO
                                                else c.num_workers)
+    table_memory = None
+    if c.table_storage != "memory":
+        if backend != "numba":
+            raise ParameterError(owner, "table_storage", "'memory' with the torch and triton "
+                                 "backends (tables in a folder page through the numba "
+                                 "backend; set backend: numba)", c.table_storage)
+        table_memory = resolve_table_memory(c)
     parts = 1 if c.num_partitions == AUTO else c.num_partitions
+    if c.num_partitions == AUTO and table_memory is not None:
+        parts = partitions_for_memory(model.tables(c), c, info, table_memory)
     if parts > info.num_nodes:
         raise ParameterError(owner, "num_partitions", f"at most the number of rows "
                              f"({info.num_nodes})", parts)
@@ -246,6 +264,8 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
                   episode_size=int(episode), passes=int(passes), backend=backend,
                   device=device, sampler=sampler,
                   device_memory=c.device_memory, memory_budget=c.memory_budget,
+                  table_storage=c.table_storage,
+                  table_memory=c.table_memory if table_memory is None else table_memory,
                   total_samples=total, shared_rows=bool(shared), round_width=int(width))
     model_values = model.resolve(c, info)
     r = ResolvedConfig(c, values, model_values)
@@ -254,6 +274,27 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
     log.info("resolved config: model=%s %s", c.model,
              " ".join(f"{k}={v}" for k, v in {**values, **model_values}.items()))
     return r
+
+
+def resolve_table_memory(c) -> int:
+    """Bytes of host memory for table partitions of a run with tables in a folder."""
+    if c.table_memory != AUTO:
+        return int(c.table_memory)
+    from ..solver.memory import available_memory
+    budget = available_memory() if c.memory_budget == AUTO else int(c.memory_budget)
+    return max(1, budget // 2)
+
+
+def partitions_for_memory(specs, c, info, table_memory: int) -> int:
+    """The fewest partitions (at least 2) whose largest block, one partition of
+    every paged table, takes at most half of ``table_memory``: room for the
+    block trained and the next one's partitions."""
+    from ..models.spec import GLOBAL, NODES
+    row_bytes = sum(t.width(c) * 4 for t in specs
+                    if t.tied_to is None and t.role != GLOBAL and t.rows == NODES)
+    total = row_bytes * int(info.num_nodes)
+    parts = max(2, -(-2 * total // max(1, table_memory)))
+    return int(min(parts, max(1, int(info.num_nodes))))
 
 
 def training_length(c, model, info) -> tuple[int, float, float]:

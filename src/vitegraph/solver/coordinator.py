@@ -59,6 +59,9 @@ class TrainStats:
     partition_loads: int = 0
     partition_evictions: int = 0
     partition_transfers: int = 0      # device to device (several devices)
+    bytes_paged_in: int = 0           # tables in a folder: partitions read ...
+    bytes_paged_out: int = 0          # ... and written back
+    paging_seconds: float = 0.0       # time in those reads and writes
 
     @property
     def samples_per_second(self) -> float:
@@ -299,6 +302,9 @@ class Coordinator:
             stats.partition_loads = counters.get("partition_loads", 0)
             stats.partition_evictions = counters.get("partition_evictions", 0)
             stats.partition_transfers = counters.get("partition_transfers", 0)
+            stats.bytes_paged_in = counters.get("bytes_paged_in", 0)
+            stats.bytes_paged_out = counters.get("bytes_paged_out", 0)
+            stats.paging_seconds = counters.get("paging_seconds", 0.0)
         if interrupted:
             if saved:
                 log.warning("interrupted in episode %d of %d; checkpoint saved",
@@ -336,11 +342,27 @@ def _diverged(what: str, lr0: float, episode: int, num_episodes: int) -> str:
 def check_finite(tables: dict, lr0: float, episode: int, num_episodes: int) -> None:
     """Raise :class:`DivergenceError` naming a table with non-finite values."""
     for name, a in tables.items():
-        if not np.isfinite(a).all():
-            share = float(np.mean(~np.isfinite(a)))
+        if not _all_finite(a):
+            share = sum(int(np.count_nonzero(~np.isfinite(a[lo:lo + step])))
+                        for step in [_rows_per_chunk(a)]
+                        for lo in range(0, len(a), step)) / max(1, a.size)
             raise DivergenceError(_diverged(f"{100 * share:.3g}% of the values of table "
                                             f"{name!r} are not finite", lr0, episode,
                                             num_episodes))
+
+
+def _rows_per_chunk(a, chunk_bytes: int = 1 << 26) -> int:
+    return max(1, chunk_bytes // max(1, a[:1].nbytes))
+
+
+def _all_finite(a) -> bool:
+    """Whether every value of ``a`` is finite, a chunk of rows at a time (no
+    boolean copy of a table; a memory-mapped table is read once)."""
+    a = np.asarray(a) if not isinstance(a, np.ndarray) else a
+    if a.ndim == 0:
+        return bool(np.isfinite(a))
+    step = _rows_per_chunk(a)
+    return all(bool(np.isfinite(a[lo:lo + step]).all()) for lo in range(0, len(a), step))
 
 
 @dataclass

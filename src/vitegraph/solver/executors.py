@@ -113,10 +113,14 @@ class NumbaExecutor(Executor):
     def _train_block(self, pool: SamplePool, task: BlockTask):
         t0 = time.perf_counter()
         tables, consts = self.store.block(task.i, task.j, task.slot)
-        columns = task.columns(pool)
-        states = make_states(task.seed, self.threads_per_block)
-        st = self.kernel(tables, columns, consts, task.lr_start, task.lr_end, states,
-                         self.threads_per_block)
+        try:
+            columns = task.columns(pool)
+            states = make_states(task.seed, self.threads_per_block)
+            st = self.kernel(tables, columns, consts, task.lr_start, task.lr_end, states,
+                             self.threads_per_block)
+        finally:
+            del tables
+            self.store.release(task.i, task.j, task.slot)
         dt = time.perf_counter() - t0
         key = threading.get_ident()
         with self._lock:
@@ -127,6 +131,8 @@ class NumbaExecutor(Executor):
                       on_task=None):
         tasks = [t for r in rounds for t in r]
         self.store.begin_episode(lanes)
+        if hasattr(self.store, "expect"):     # a paging store plans its evictions
+            self.store.expect([(t.i, t.j) for k, t in enumerate(tasks) if k not in skip])
 
         def train(t):
             st = self._train_block(pool, t)
@@ -146,6 +152,8 @@ class NumbaExecutor(Executor):
 
     def sample_rows(self, k: int, seed: int) -> dict:
         """Up to ``k`` rows of each stored table (a cheap check for NaNs)."""
+        if hasattr(self.store, "sample_rows"):
+            return self.store.sample_rows(k, seed)
         rng = np.random.default_rng(seed)
         out = {}
         for name, a in self.store.tables().items():
@@ -161,6 +169,7 @@ class NumbaExecutor(Executor):
 
     def close(self):
         self._runner.close()
+        self.store.close()
 
 
 class _Uploader:
@@ -454,10 +463,17 @@ def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
     return results
 
 
-def make_executor(rc, model, layout, tables: dict, constants: dict) -> Executor:
-    """The executor for the resolved config's backend."""
+def make_executor(rc, model, layout, tables: dict, constants: dict,
+                  files: Optional[dict] = None) -> Executor:
+    """The executor for the resolved config's backend; ``files``: the
+    partitioned tables kept in files (``table_storage`` a folder)."""
     from .store import DeviceStore, HostStore
     kernel = model.kernel(rc.backend, rc)
+    if files:
+        from .paged import PagedStore
+        store = PagedStore(layout, tables, constants, files, rc.table_memory)
+        return NumbaExecutor(store, kernel, num_workers=rc.num_workers,
+                             threads_per_block=rc.threads_per_block)
     if rc.backend in ("torch", "triton"):
         capacity = None if rc.device_memory == "auto" else int(rc.device_memory)
         devices = rc.device.split(",")

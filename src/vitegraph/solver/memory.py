@@ -3,8 +3,9 @@
 :func:`plan_memory` lists what a run will allocate on top of the data already
 loaded (tables and their initialisation temporaries, lane copies of global
 tables, the two sample pools and the sampler's staging buffer, the model's
-sampling tables and constants, the copies made when the result is put back in
-row order), :meth:`MemoryPlan.check` refuses a run that does not fit the
+sampling tables and constants; with tables in a folder, the partitions held in
+memory instead of the tables, and the window that writes them back in row
+order), :meth:`MemoryPlan.check` refuses a run that does not fit the
 ``memory_budget`` option, naming the figure and what to change, and ``-v``
 logs the plan.  (Tables are initialised in place in float32, in chunks, so
 initialisation needs no temporary of a table's size.)  The default budget is the memory the system has available when
@@ -92,17 +93,31 @@ def plan_memory(model, rc, info) -> MemoryPlan:
     plan = MemoryPlan()
     specs = model.tables(rc.config)
     slots = max(1, rc.round_width)
+    paged = getattr(rc, "table_storage", "memory") != "memory"
+    in_files = 0
     for t in specs:
         if t.tied_to is not None:
             continue
         rows = info.num_nodes if t.rows == NODES else int(info.sizes.get(t.rows, 0))
         nbytes = rows * t.width(rc) * 4
-        plan.add(f"table {t.name!r}", nbytes, f"lower dim ({rc.dim})")
         if t.role == GLOBAL:
+            plan.add(f"table {t.name!r}", nbytes, f"lower dim ({rc.dim})")
             plan.add(f"lane copies of {t.name!r}", nbytes * slots * rc.threads_per_block,
                      "use fewer partitions or threads_per_block")
-        elif rc.num_partitions > 1:
-            plan.add(f"row-order copy of {t.name!r} at the end", nbytes, f"lower dim ({rc.dim})")
+        elif paged:
+            in_files += nbytes
+        else:
+            # (back in row order at the end in place: no second copy)
+            plan.add(f"table {t.name!r}", nbytes,
+                     f"lower dim ({rc.dim}), or keep the tables in a folder (table_storage)")
+    if paged:
+        plan.add("table partitions in memory", min(int(rc.table_memory), in_files),
+                 f"lower table_memory ({int(rc.table_memory):,})")
+        if rc.num_partitions > 1:
+            plan.add("row-order window at the end", 2 * (1 << 28) + 8 * info.num_nodes,
+                     "-")
+    elif rc.num_partitions > 1:
+        plan.add("row-order bitmap at the end", info.num_nodes, "-")
     k = len(model.columns)
     plan.add("two sample pools", 2 * rc.episode_size * 4 * k,
              f"lower episode_size ({rc.episode_size})")

@@ -134,6 +134,13 @@ class HostStore:
         """The stored tables (partition order), by name: the live arrays."""
         return dict(self._tables)
 
+    def release(self, i: int, j: int, slot: int) -> None:
+        """Block (i, j) is done with what :meth:`block` gave it (a paging
+        store may now write those partitions back)."""
+
+    def close(self) -> None:
+        pass
+
     @property
     def counters(self) -> dict:
         return {}

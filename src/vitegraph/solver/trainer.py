@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import numpy as np
+from numba import njit
 
 from .._validate import check_float
 from ..config.train import ResolvedConfig, TrainConfig, resolve
@@ -88,39 +89,72 @@ def make_config(config=None, options: Optional[Mapping] = None) -> TrainConfig:
                          "options", type(config).__name__)
 
 
-def _uniform_float32(rng, rows: int, d: int, chunk_bytes: int = 1 << 26) -> np.ndarray:
-    """``U(-0.5/d, 0.5/d)`` drawn straight into float32, chunk by chunk (no
-    float64 temporary of the table's size)."""
-    a = np.empty((rows, d), dtype=np.float32)
+def _table_chunks(rng, init, rows: int, d: int, chunk_bytes: int = 1 << 26):
+    """``(lo, hi, values)`` of a table's initial rows, chunk by chunk, in
+    storage order: ``uniform`` is ``U(-0.5/d, 0.5/d)`` drawn straight into
+    float32 (no float64 temporary), ``zeros`` zeros, a callable its whole
+    table at once.  The chunk buffer is reused: copy it out before the next."""
+    if callable(init):
+        yield 0, rows, np.ascontiguousarray(init(rng, (rows, d)), dtype=np.float32)
+        return
+    if init not in ("uniform", "zeros"):
+        raise ValueError(f"unknown init {init!r}")
     step = max(1, chunk_bytes // (4 * d))
+    buf = np.empty((min(step, rows), d), dtype=np.float32)
     for lo in range(0, rows, step):
-        part = a[lo:lo + step]
-        rng.random(out=part, dtype=np.float32)
-        part -= np.float32(0.5)
-        part *= np.float32(1.0 / d)
-    return a
+        part = buf[:min(rows, lo + step) - lo]
+        if init == "zeros":
+            part[...] = 0
+        else:
+            rng.random(out=part, dtype=np.float32)
+            part -= np.float32(0.5)
+            part *= np.float32(1.0 / d)
+        yield lo, lo + part.shape[0], part
 
 
-def init_tables(tables, rc, info: DataInfo) -> dict:
-    """Stored tables in row-id order: ``uniform`` ones drawn in table order from
-    one generator seeded by ``rc.seed``."""
+def init_tables(tables, rc, info: DataInfo, layout=None, folder=None) -> tuple[dict, dict]:
+    """Stored tables, drawn in table order from one generator seeded by
+    ``rc.seed``, each in storage order (partition order: a row's initial
+    values depend on its place, not its id, which is the same distribution and
+    needs no permuted copy).  Returns ``(arrays, files)``: with ``folder``, the
+    partitioned tables of ``layout`` are written there as ``.npy`` files
+    (``files``: name -> path) chunk by chunk, the same values as in memory."""
+    from .paged import table_path
     rng = np.random.default_rng(rc.seed)
-    out = {}
+    arrays, files = {}, {}
     for t in tables:
         if t.tied_to is not None:
             continue
         rows = info.num_nodes if t.rows == NODES else int(info.sizes[t.rows])
         d = t.width(rc)
-        if t.init == "uniform":
-            a = _uniform_float32(rng, rows, d)
-        elif t.init == "zeros":
-            a = np.zeros((rows, d), dtype=np.float32)
-        elif callable(t.init):
-            a = np.ascontiguousarray(t.init(rng, (rows, d)), dtype=np.float32)
-        else:
-            raise ValueError(f"table {t.name!r}: unknown init {t.init!r}")
-        out[t.name] = a
-    return out
+        try:
+            chunks = _table_chunks(rng, t.init, rows, d)
+        except ValueError as exc:
+            raise ValueError(f"table {t.name!r}: {exc}") from None
+        if folder is None or t.role == GLOBAL:
+            a = np.empty((rows, d), dtype=np.float32)
+            for lo, hi, part in chunks:
+                a[lo:hi] = part
+            arrays[t.name] = a
+            continue
+        path = table_path(folder, t.name)
+        files[t.name] = path
+        _write_npy_chunks(path, (rows, d), chunks)
+    return arrays, files
+
+
+def _write_npy_chunks(path: str, shape: tuple, chunks) -> None:
+    """A float32 ``.npy`` file of ``shape`` written from ``(lo, hi, rows)`` chunks."""
+    from ..errors import OutputError
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "wb") as f:
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "<f4", "fortran_order": False, "shape": tuple(shape)})
+            for _, _, part in chunks:
+                f.write(memoryview(np.ascontiguousarray(part)).cast("B"))
+    except OSError as exc:
+        raise OutputError(f"cannot write a table file: {exc}", path) from None
 
 
 def train(data, config=None, *, checkpoint=None, resume: bool = False,
@@ -167,11 +201,21 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     stats = TrainStats()
     start_episode = 0
     partial = None
+    folder = None if rc.table_storage == "memory" else os.fspath(rc.table_storage)
+    files = {}
     if resume and os.path.exists(os.fspath(checkpoint)):
         ck = load_checkpoint(checkpoint)
         check_compatible(checkpoint, ck, cfg_dict, info.fingerprint, lane_shapes(layout, rc, info))
         tables = {name: np.ascontiguousarray(a, dtype=np.float32)
                   for name, a in ck.tables.items()}
+        if folder is not None:
+            from .paged import table_path
+            for t in layout.storage:
+                if t.role != GLOBAL:
+                    a = tables.pop(t.name)
+                    files[t.name] = table_path(folder, t.name)
+                    _write_npy_chunks(files[t.name], a.shape, [(0, len(a), a)])
+                    del a
         start_episode = ck.episode
         if ck.partial_done is not None:
             partial = Partial(ck.episode, list(ck.partial_done), ck.lanes, ck.partial_count,
@@ -182,11 +226,7 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
         log.info("resuming from %s at episode %d of %d", checkpoint, start_episode,
                  plan.num_episodes)
     else:
-        tables = init_tables(specs, rc, info)
-        if P > 1:
-            for t in layout.storage:
-                if t.role != GLOBAL:
-                    tables[t.name] = tables[t.name][part.order]
+        tables, files = init_tables(specs, rc, info, layout, folder)
 
     problem = model.prepare(data, rc, part)
     if rc.sampler == "device":
@@ -212,23 +252,33 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
                 part.loss if part else 0.0, part.samples if part else 0))
 
     try:
-        executor = make_executor(rc, model, layout, tables, problem.constants)
+        executor = make_executor(rc, model, layout, tables, problem.constants, files)
+        del tables
         stats.setup_seconds = time.perf_counter() - t_start
+        log.info("setup %.1f s (tables %s, sampler and pools ready)", stats.setup_seconds,
+                 "in " + folder if folder else "in memory")
         coordinator = Coordinator(executor=executor, fill=fill, pools=pools, rounds=rounds,
                                   plan=plan, lr=lr, seed=rc.seed, stats=stats,
                                   passes=rc.passes, save=save,
                                   checkpoint_every=checkpoint_every, progress=rc.progress)
-        tables = coordinator.run(start_episode, partial)
+        tables = coordinator.run(start_episode, partial)   # closes the executor
     finally:
         problem.close()
         stats.seconds = time.perf_counter() - t_start
 
     # -- back to row-id order; tied tables alias their targets; drop unsaved ones
     if P > 1:
-        inv = np.empty_like(part.order)
-        inv[part.order] = np.arange(part.order.size, dtype=part.order.dtype)
-        tables = {name: (a if _role(specs, name) == GLOBAL else a[inv])
-                  for name, a in tables.items()}
+        for name in list(tables):
+            if _role(specs, name) == GLOBAL:
+                continue
+            if name in files:
+                from .paged import row_order_file, table_path
+                a = tables.pop(name)
+                tables[name] = row_order_file(a, part.order, table_path(folder, name, ".rows"))
+                del a
+                os.unlink(files[name])
+            else:
+                tables[name] = rows_in_id_order(tables[name], part.order)
     result = {}
     for t in specs:
         if t.saved:
@@ -237,6 +287,39 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
              "wait %.2f s)", stats.samples, stats.seconds, stats.samples_per_second / 1e6,
              stats.fill_seconds, stats.train_seconds, stats.wait_seconds)
     return TrainResult(result, model, rc, stats, info)
+
+
+def rows_in_id_order(a: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``a`` (storage order: ``a[k]`` is row ``order[k]``) put in row-id order
+    in place, by following the permutation's cycles with one spare row (no
+    second table); returns ``a``."""
+    _permute_rows(a, np.ascontiguousarray(order, dtype=np.int64))
+    return a
+
+
+@njit(nogil=True, cache=True)
+def _permute_rows(a, order):
+    n = order.size
+    placed = np.zeros(n, dtype=np.bool_)
+    carry = np.empty(a.shape[1], dtype=a.dtype)
+    spare = np.empty(a.shape[1], dtype=a.dtype)
+    for s in range(n):
+        if placed[s]:
+            continue
+        placed[s] = True
+        if order[s] == s:
+            continue
+        carry[:] = a[s]
+        k = s
+        while True:                 # the row held at k belongs at order[k]
+            dest = order[k]
+            placed[dest] = True
+            spare[:] = a[dest]
+            a[dest] = carry
+            carry[:] = spare
+            if dest == s:
+                break
+            k = dest
 
 
 def lane_shapes(layout, rc, info) -> dict:
