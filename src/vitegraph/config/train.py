@@ -243,7 +243,11 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
                                           devices if on_device else (), parts)
     num_epoch, lr0, per_row = training_length(c, model, info)
     total = int(num_epoch) * int(info.epoch_size)
-    if c.episode_size == AUTO:
+    if c.episode_size == AUTO and table_memory is not None:
+        # tables in a folder: every episode pages the partitions through memory
+        # once or more, so few, large pools (4 per run, at most 2**24 samples)
+        episode = int(min(max(total // 4, 1 << 16), 1 << 24))
+    elif c.episode_size == AUTO:
         # ~20 pools per run so the lr ramp and progress are smooth, at most 2**24
         # samples (2 pools of int32 pairs = 256 MiB), at least 2**16
         episode = int(min(max(total // 20, 1 << 16), 1 << 24))

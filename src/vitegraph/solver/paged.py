@@ -15,9 +15,9 @@ bitwise the tables of the same run in memory (same P, same schedule).
 GLOBAL tables (relations ...) are small and stay in memory, with lane copies
 as in :class:`~.store.HostStore`.
 
-:func:`create_table_files` writes the initial tables into the folder chunk by
-chunk (the same random stream as in memory), and :func:`row_order_file`
-writes a finished table back in row-id order through a bounded window.
+:func:`~.trainer.init_tables` writes the initial tables into the folder (the
+same values as in memory), and :func:`row_order_file` writes a finished table
+back in row-id order through a bounded window.
 """
 
 from __future__ import annotations
@@ -30,47 +30,13 @@ from typing import Mapping
 
 import numpy as np
 
-from ..errors import OutputError, ParameterError
+from ..errors import ParameterError
 from ..models.spec import GLOBAL
 from .store import HostStore, Layout
 
 
 def table_path(folder: str, name: str, suffix: str = "") -> str:
     return os.path.join(folder, f"{name}{suffix}.npy")
-
-
-def create_table_files(folder: str, layout: Layout, fill_rows) -> dict:
-    """Empty ``.npy`` files for the partitioned stored tables of ``layout`` in
-    ``folder``, filled by ``fill_rows(name, lo, hi, out)`` chunk by chunk
-    (``out`` is a float32 buffer of rows ``lo:hi``, storage order); returns
-    name -> path."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the table folder: {exc}", folder) from None
-    paths = {}
-    for t in layout.storage:
-        if t.role == GLOBAL:
-            continue
-        path = table_path(folder, t.name)
-        paths[t.name] = path
-        shape = fill_rows(t.name, None, None, None)      # (rows, width)
-        try:
-            mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
-        except OSError as exc:
-            raise OutputError(f"cannot write a table file: {exc}", path) from None
-        offset, row_bytes = mm.offset, shape[1] * 4
-        del mm
-        step = max(1, (1 << 26) // max(1, row_bytes))
-        buf = np.empty((min(step, shape[0]), shape[1]), dtype=np.float32)
-        with open(path, "r+b") as f:
-            for lo in range(0, shape[0], step):
-                hi = min(shape[0], lo + step)
-                out = buf[:hi - lo]
-                fill_rows(t.name, lo, hi, out)
-                f.seek(offset + lo * row_bytes)
-                f.write(memoryview(out).cast("B"))
-    return paths
 
 
 def _pread_into(fd: int, buf: np.ndarray, offset: int) -> None:

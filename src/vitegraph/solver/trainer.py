@@ -89,72 +89,107 @@ def make_config(config=None, options: Optional[Mapping] = None) -> TrainConfig:
                          "options", type(config).__name__)
 
 
-def _table_chunks(rng, init, rows: int, d: int, chunk_bytes: int = 1 << 26):
-    """``(lo, hi, values)`` of a table's initial rows, chunk by chunk, in
-    storage order: ``uniform`` is ``U(-0.5/d, 0.5/d)`` drawn straight into
-    float32 (no float64 temporary), ``zeros`` zeros, a callable its whole
-    table at once.  The chunk buffer is reused: copy it out before the next."""
-    if callable(init):
-        yield 0, rows, np.ascontiguousarray(init(rng, (rows, d)), dtype=np.float32)
+INIT_CHUNK_BYTES = 1 << 26   # a table is initialised in chunks of this many bytes
+
+
+def _fill_chunk(out: np.ndarray, init: str, seed: int, table_no: int, chunk_no: int) -> None:
+    """Initial values of one chunk of a table, in place: ``uniform`` is
+    ``U(-0.5/d, 0.5/d)`` drawn straight into float32 from the chunk's own
+    generator (seeded by seed, table and chunk number, so chunks can be filled
+    in any order, on any number of threads, with the same result); ``zeros``."""
+    if init == "zeros":
+        out[...] = 0
         return
-    if init not in ("uniform", "zeros"):
-        raise ValueError(f"unknown init {init!r}")
-    step = max(1, chunk_bytes // (4 * d))
-    buf = np.empty((min(step, rows), d), dtype=np.float32)
-    for lo in range(0, rows, step):
-        part = buf[:min(rows, lo + step) - lo]
-        if init == "zeros":
-            part[...] = 0
-        else:
-            rng.random(out=part, dtype=np.float32)
-            part -= np.float32(0.5)
-            part *= np.float32(1.0 / d)
-        yield lo, lo + part.shape[0], part
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, table_no,
+                                                                       chunk_no])))
+    rng.random(out=out, dtype=np.float32)        # releases the GIL
+    out -= np.float32(0.5)
+    out *= np.float32(1.0 / out.shape[1])
 
 
 def init_tables(tables, rc, info: DataInfo, layout=None, folder=None) -> tuple[dict, dict]:
-    """Stored tables, drawn in table order from one generator seeded by
-    ``rc.seed``, each in storage order (partition order: a row's initial
+    """Stored tables, each in storage order (partition order: a row's initial
     values depend on its place, not its id, which is the same distribution and
-    needs no permuted copy).  Returns ``(arrays, files)``: with ``folder``, the
-    partitioned tables of ``layout`` are written there as ``.npy`` files
-    (``files``: name -> path) chunk by chunk, the same values as in memory."""
+    needs no permuted copy), filled chunk by chunk on ``num_workers`` threads
+    (see :func:`_fill_chunk`).  Returns ``(arrays, files)``: with ``folder``,
+    the partitioned tables are written there as ``.npy`` files (``files``:
+    name -> path) with the same values as in memory."""
+    from .._threads import ThreadRunner
     from .paged import table_path
-    rng = np.random.default_rng(rc.seed)
-    arrays, files = {}, {}
-    for t in tables:
-        if t.tied_to is not None:
-            continue
+    arrays, files, jobs = {}, {}, []
+    for table_no, t in enumerate(x for x in tables if x.tied_to is None):
         rows = info.num_nodes if t.rows == NODES else int(info.sizes[t.rows])
         d = t.width(rc)
-        try:
-            chunks = _table_chunks(rng, t.init, rows, d)
-        except ValueError as exc:
-            raise ValueError(f"table {t.name!r}: {exc}") from None
-        if folder is None or t.role == GLOBAL:
-            a = np.empty((rows, d), dtype=np.float32)
-            for lo, hi, part in chunks:
-                a[lo:hi] = part
-            arrays[t.name] = a
+        on_disk = folder is not None and t.role != GLOBAL
+        if callable(t.init):
+            a = np.ascontiguousarray(t.init(np.random.default_rng([rc.seed, table_no]),
+                                            (rows, d)), dtype=np.float32)
+            if on_disk:
+                files[t.name] = table_path(folder, t.name)
+                _write_npy(files[t.name], a)
+            else:
+                arrays[t.name] = a
             continue
-        path = table_path(folder, t.name)
-        files[t.name] = path
-        _write_npy_chunks(path, (rows, d), chunks)
+        if t.init not in ("uniform", "zeros"):
+            raise ValueError(f"table {t.name!r}: unknown init {t.init!r}")
+        step = max(1, INIT_CHUNK_BYTES // (4 * d))
+        if on_disk:
+            files[t.name] = path = table_path(folder, t.name)
+            offset = _write_npy(path, None, (rows, d))       # header, then zeros
+            if t.init == "uniform":
+                jobs += [(path, offset + lo * d * 4, (min(rows, lo + step) - lo, d), t.init,
+                          table_no, c) for c, lo in enumerate(range(0, rows, step))]
+            continue
+        a = arrays[t.name] = (np.zeros if t.init == "zeros" else np.empty)((rows, d),
+                                                                            np.float32)
+        if t.init == "uniform":
+            jobs += [(a[lo:lo + step], t.init, table_no, c)
+                     for c, lo in enumerate(range(0, rows, step))]
+
+    def fill(*job):
+        if isinstance(job[0], np.ndarray):
+            out, init, table_no, c = job
+            _fill_chunk(out, init, rc.seed, table_no, c)
+            return
+        path, offset, shape, init, table_no, c = job
+        buf = np.empty(shape, dtype=np.float32)
+        _fill_chunk(buf, init, rc.seed, table_no, c)
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            from .paged import _pwrite_from
+            _pwrite_from(fd, buf, offset)
+        finally:
+            os.close(fd)
+
+    runner = ThreadRunner(max(1, int(rc.num_workers)), "vitegraph-init")
+    try:
+        runner.run(fill, jobs)
+    except OSError as exc:
+        from ..errors import OutputError
+        raise OutputError(f"cannot write a table file: {exc}", folder) from None
+    finally:
+        runner.close()
     return arrays, files
 
 
-def _write_npy_chunks(path: str, shape: tuple, chunks) -> None:
-    """A float32 ``.npy`` file of ``shape`` written from ``(lo, hi, rows)`` chunks."""
+def _write_npy(path: str, a: Optional[np.ndarray], shape: Optional[tuple] = None) -> int:
+    """A float32 ``.npy`` file: ``a``, or a header for ``shape`` and zeros (a
+    sparse file, filled in later); returns the data offset."""
     from ..errors import OutputError
+    shape = a.shape if a is not None else tuple(shape)
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "wb") as f:
             np.lib.format.write_array_header_1_0(
-                f, {"descr": "<f4", "fortran_order": False, "shape": tuple(shape)})
-            for _, _, part in chunks:
-                f.write(memoryview(np.ascontiguousarray(part)).cast("B"))
+                f, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            offset = f.tell()
+            if a is not None:
+                f.write(memoryview(np.ascontiguousarray(a, dtype=np.float32)).cast("B"))
+            else:
+                f.truncate(offset + int(np.prod(shape)) * 4)
     except OSError as exc:
         raise OutputError(f"cannot write a table file: {exc}", path) from None
+    return offset
 
 
 def train(data, config=None, *, checkpoint=None, resume: bool = False,
@@ -214,7 +249,7 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
                 if t.role != GLOBAL:
                     a = tables.pop(t.name)
                     files[t.name] = table_path(folder, t.name)
-                    _write_npy_chunks(files[t.name], a.shape, [(0, len(a), a)])
+                    _write_npy(files[t.name], a)
                     del a
         start_episode = ck.episode
         if ck.partial_done is not None:
