@@ -12,7 +12,18 @@ each: peak RSS, read time, setup (everything before the first sample: tables,
 sampler, pools), training samples/s, save time, wall.  ``--extra`` adds
 options to both (``--extra "--table-storage bench/_work/big/tables"``);
 ``--cgroup NAME`` runs the commands inside an existing cgroup-v1 memory group
-(to emulate a smaller machine).
+(to emulate a smaller machine); ``--runs PATH:EPOCHS,...`` times other graphs.
+
+A smaller machine, emulated (5M nodes, 5 GB of tables, 3 GiB of memory)::
+
+    python bench/make_big_graph.py --nodes 5000000 --edges 25000000 \
+        -o bench/_work/big/big5m.txt
+    mkdir /sys/fs/cgroup/memory/vg3g
+    echo 3221225472 > /sys/fs/cgroup/memory/vg3g/memory.limit_in_bytes
+    python bench/big_graph.py --rounds 1 --runs bench/_work/big/big5m.txt:4
+    python bench/big_graph.py --rounds 1 --runs bench/_work/big/big5m.txt:4 \
+        --cgroup vg3g --extra "--table-storage bench/_work/big/tables \
+        --table-memory 1610612736"
 """
 
 from __future__ import annotations
@@ -68,10 +79,14 @@ def main():
     ap.add_argument("--extra", default="")
     ap.add_argument("--cgroup", default=None)
     ap.add_argument("--only", choices=("big", "small"), default=None)
+    ap.add_argument("--runs", default=None,
+                    help="other graphs instead: 'PATH:EPOCHS,PATH:EPOCHS'")
     args = ap.parse_args()
     runs = [(args.big, 1), (args.small, 10)]
     if args.only:
         runs = [runs[0]] if args.only == "big" else [runs[1]]
+    if args.runs:
+        runs = [(r.rsplit(":", 1)[0], int(r.rsplit(":", 1)[1])) for r in args.runs.split(",")]
     print(f"# {datetime.date.today()} {platform.node()} {os.cpu_count()} CPUs; "
           f"extra options: {args.extra or '-'}; cgroup: {args.cgroup or '-'}")
     print("| graph | epochs | read s | setup s | train s | M samples/s | save s | wall s | "

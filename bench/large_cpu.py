@@ -38,8 +38,13 @@ def main():
     print(f"samples {s.samples:,}; wall {s.seconds:.1f} s (setup {s.setup_seconds:.1f} s, "
           f"train {s.train_seconds:.1f} s, fill {s.fill_seconds:.1f} s, wait "
           f"{s.wait_seconds:.1f} s); {s.samples_per_second / 1e6:.2f} M samples/s")
-    print(f"peak RSS {peak:.0f} MiB ({base:.0f} MiB before training; tables "
-          f"{2 * g.num_nodes * args.dim * 4 / 2**20:.0f} MiB)")
+    tables = 2 * g.num_nodes * args.dim * 4 / 2**20
+    csr = g.nbytes / 2**20
+    pools = 2 * m.config_.episode_size * 2 * 4 / 2**20
+    need = tables + csr + pools
+    print(f"peak RSS {peak:.0f} MiB ({base:.0f} MiB before training); tables {tables:.0f} "
+          f"+ CSR {csr:.0f} + pools {pools:.0f} = {need:.0f} MiB; peak / that = "
+          f"{peak / need:.2f}")
 
 
 if __name__ == "__main__":

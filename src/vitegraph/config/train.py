@@ -234,7 +234,12 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
                              f"({info.num_nodes})", parts)
     shared = model.shares_rows(c)
     width = max(1, parts // 2) if shared else parts   # blocks per round (see partition.schedule)
-    if c.threads_per_block == AUTO:
+    if c.threads_per_block == AUTO and table_memory is not None:
+        # tables paged from a folder: one block at a time on every thread, so
+        # that only its partitions are pinned and the rest of table_memory
+        # keeps partitions the next blocks reuse
+        per_block = workers
+    elif c.threads_per_block == AUTO:
         per_block = 1 if on_device else max(1, workers // width)
     else:
         per_block = c.threads_per_block
