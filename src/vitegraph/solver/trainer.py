@@ -117,13 +117,14 @@ def init_tables(tables, rc, info: DataInfo, layout=None, folder=None) -> tuple[d
     from .._threads import ThreadRunner
     from .paged import table_path
     arrays, files, jobs = {}, {}, []
+    shared_rng = np.random.default_rng(rc.seed)
     for table_no, t in enumerate(x for x in tables if x.tied_to is None):
         rows = info.num_nodes if t.rows == NODES else int(info.sizes[t.rows])
         d = t.width(rc)
         on_disk = folder is not None and t.role != GLOBAL
         if callable(t.init):
-            a = np.ascontiguousarray(t.init(np.random.default_rng([rc.seed, table_no]),
-                                            (rows, d)), dtype=np.float32)
+            # callable inits draw from one generator in table order, as they always have
+            a = np.ascontiguousarray(t.init(shared_rng, (rows, d)), dtype=np.float32)
             if on_disk:
                 files[t.name] = table_path(folder, t.name)
                 _write_npy(files[t.name], a)
