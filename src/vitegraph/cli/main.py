@@ -43,6 +43,11 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
                         "(repeatable; values are YAML)")
 
 
+def _add_graph_input(p) -> None:
+    p.add_argument("graph", help="edge list 'u v [w]' (.txt/.csv/.tsv, .gz/.bz2/.xz), .mat, "
+                                 ".npz or saved graph folder")
+
+
 def _add_data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None,
                    help="folder of datasets laid out like <dir>/<name>/edges.txt "
@@ -150,8 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
             "embeddings. Every option below is a config option (see `vitegraph new`); "
             "values are read as in YAML.",
             commands.cmd_embed)
-    p.add_argument("graph", help="edge list 'u v [w]' (.txt/.csv/.tsv, .gz/.bz2/.xz), .mat, "
-                                 ".npz or saved graph folder")
+    _add_graph_input(p)
     p.add_argument("-o", "--output", required=True,
                    help="embeddings file: .npz (vitegraph), .txt / .w2v (word2vec text) or "
                         ".bin (word2vec binary)")
@@ -177,8 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
             "vitegraph graph: a folder of .npy files (loaded memory-mapped by `embed` and "
             "`run`, so a second run on a big graph starts in seconds) or one .npz file.",
             commands.cmd_convert)
-    p.add_argument("graph", help="edge list 'u v [w]' (.txt/.csv/.tsv, .gz/.bz2/.xz), .mat, "
-                                 ".npz or saved graph folder")
+    _add_graph_input(p)
     p.add_argument("output", help="a folder (memory-mappable) or a path ending in .npz")
     add_section_options(p, "graph", [GraphSection], exclude=("dataset", "path", "labels"),
                         title="reading the graph")

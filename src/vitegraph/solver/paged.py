@@ -39,23 +39,16 @@ def table_path(folder: str, name: str, suffix: str = "") -> str:
     return os.path.join(folder, f"{name}{suffix}.npy")
 
 
-def _pread_into(fd: int, buf: np.ndarray, offset: int) -> None:
-    view = memoryview(buf).cast("B")
+def transfer(fd: int, buf: np.ndarray, offset: int, write: bool) -> None:
+    """Read the file's bytes at ``offset`` into ``buf`` (or write ``buf`` there),
+    looping over short reads and writes."""
+    view = memoryview(buf if not write else np.ascontiguousarray(buf)).cast("B")
+    call, what = (os.pwritev, "write") if write else (os.preadv, "read")
     done = 0
     while done < len(view):
-        n = os.preadv(fd, [view[done:]], offset + done)
+        n = call(fd, [view[done:]], offset + done)
         if n <= 0:
-            raise OSError(f"short read at byte {offset + done}")
-        done += n
-
-
-def _pwrite_from(fd: int, buf: np.ndarray, offset: int) -> None:
-    view = memoryview(np.ascontiguousarray(buf)).cast("B")
-    done = 0
-    while done < len(view):
-        n = os.pwritev(fd, [view[done:]], offset + done)
-        if n <= 0:
-            raise OSError(f"short write at byte {offset + done}")
+            raise OSError(f"short {what} at byte {offset + done}")
         done += n
 
 
@@ -125,7 +118,7 @@ class PagedStore(HostStore):
         width = self._files[piece[0]][3]
         buf = np.empty((rows.stop - rows.start, width), dtype=np.float32)
         t0 = time.perf_counter()
-        _pread_into(self._files[piece[0]][1], buf, self._offset(piece))
+        transfer(self._files[piece[0]][1], buf, self._offset(piece), write=False)
         self.io_seconds += time.perf_counter() - t0
         self.loads += 1
         self.bytes_read += buf.nbytes
@@ -133,7 +126,7 @@ class PagedStore(HostStore):
 
     def _write_back(self, piece, buf) -> None:
         t0 = time.perf_counter()
-        _pwrite_from(self._files[piece[0]][1], buf, self._offset(piece))
+        transfer(self._files[piece[0]][1], buf, self._offset(piece), write=True)
         self.io_seconds += time.perf_counter() - t0
         self.writebacks += 1
         self.bytes_written += buf.nbytes

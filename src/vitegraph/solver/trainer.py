@@ -115,7 +115,7 @@ def init_tables(tables, rc, info: DataInfo, layout=None, folder=None) -> tuple[d
     the partitioned tables are written there as ``.npy`` files (``files``:
     name -> path) with the same values as in memory."""
     from .._threads import ThreadRunner
-    from .paged import table_path
+    from .paged import table_path, transfer
     arrays, files, jobs = {}, {}, []
     shared_rng = np.random.default_rng(rc.seed)
     for table_no, t in enumerate(x for x in tables if x.tied_to is None):
@@ -157,8 +157,7 @@ def init_tables(tables, rc, info: DataInfo, layout=None, folder=None) -> tuple[d
         _fill_chunk(buf, init, rc.seed, table_no, c)
         fd = os.open(path, os.O_WRONLY)
         try:
-            from .paged import _pwrite_from
-            _pwrite_from(fd, buf, offset)
+            transfer(fd, buf, offset, write=True)
         finally:
             os.close(fd)
 
