@@ -17,7 +17,9 @@ from .graph.convert import as_graph
 
 _LAZY = {
     "DeepWalk": "vitegraph.models", "LINE": "vitegraph.models", "Node2Vec": "vitegraph.models",
-    "LargeVis": "vitegraph.models", "knn_graph": "vitegraph.graph.knn",
+    "LargeVis": "vitegraph.models", "ProNE": "vitegraph.models",
+    "knn_graph": "vitegraph.graph.knn", "propagate": "vitegraph.spectral",
+    "embed_new_nodes": "vitegraph.extend",
     "train": "vitegraph.solver", "TrainConfig": "vitegraph.config",
     "Embeddings": "vitegraph.embeddings",
     **{name: "vitegraph.models" for name in ("TransE", "DistMult", "ComplEx", "SimplE",

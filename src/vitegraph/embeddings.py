@@ -218,6 +218,32 @@ class Embeddings:
         self._check_table(name, "Embeddings.vocabulary_of")
         return self._vocabularies.get(name, self.vocabulary)
 
+    def rows_for(self, vocabulary: Optional[Vocabulary], table: Optional[str] = None
+                 ) -> np.ndarray:
+        """Row of ``table`` (default: the primary) holding each node of
+        ``vocabulary`` (another graph's names, in its id order), or -1 where
+        the node has none: int64[len(vocabulary)].  ``None``: the identity
+        names ``0..n-1`` of this table's rows."""
+        mine = self.vocabulary_of(table or self.primary)
+        rows = self._tables[table or self.primary].shape[0]
+        if vocabulary is None:
+            vocabulary = Vocabulary(None, rows)
+        if mine is None or mine.is_identity:
+            if not vocabulary.is_identity and vocabulary.names.dtype.kind == "U":
+                return np.full(len(vocabulary), -1, dtype=np.int64)
+            names = vocabulary.names.astype(np.int64)
+            return np.where((names >= 0) & (names < rows), names, -1)
+        if vocabulary.is_identity or vocabulary.names.dtype.kind != mine.names.dtype.kind:
+            names = vocabulary.names
+            if names.dtype.kind != mine.names.dtype.kind:
+                names = names.astype(mine.names.dtype)
+        else:
+            names = vocabulary.names
+        index = mine._lookup()
+        key = str if mine.names.dtype.kind == "U" else int
+        return np.fromiter((index.get(key(x), -1) for x in names.tolist()), dtype=np.int64,
+                           count=len(names))
+
     def _aliases(self) -> dict[str, str]:
         """{table name: earlier table name holding the very same array}."""
         first: dict[int, str] = {}

@@ -185,6 +185,81 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def _embedding_format(out: str, owner: str) -> str:
+    """npz, w2v or bin from an output path, checked writable before any work."""
+    from .._atomic import check_output_file
+    fmt = ("npz" if out.endswith(".npz") else "bin" if out.endswith(".bin")
+           else "w2v" if out.endswith((".txt", ".w2v", ".vec")) else None)
+    if fmt is None:
+        raise ParameterError(owner, "--output", "a path ending in .npz, .txt, .w2v, .vec or "
+                             ".bin", out)
+    check_output_file(out)
+    return fmt
+
+
+def _write_embeddings(emb, out: str, fmt: str) -> None:
+    if fmt == "npz":
+        emb.save(out)
+    else:
+        emb.to_word2vec(out, binary=fmt == "bin")
+
+
+def _read_graph_arg(args):
+    from ..config.run import GraphSection
+    from ..config.schema import from_mapping
+    from ..runner import load_graph
+    from .options import section_values
+    section = from_mapping(GraphSection, {"path": args.graph, **section_values(args, "graph")},
+                           "graph")
+    return load_graph(section)[0]
+
+
+def cmd_extend(args) -> int:
+    from ..config.run import apply_overrides, parse_overrides
+    from ..embeddings import Embeddings, check_word2vec_names
+    from ..extend import embed_new_nodes
+    overrides = parse_overrides(args.overrides)
+    bad = [".".join(p) for p, _ in overrides if p[0] != "train"]
+    if bad:
+        raise ConfigError(f"--set {bad[0]}: extend takes train.KEY=VALUE overrides only")
+    if overrides and args.method != "train":
+        raise ConfigError("--set train.KEY=VALUE applies to --method train only")
+    options = apply_overrides({"train": {}}, overrides)["train"]
+    fmt = _embedding_format(args.output, "vitegraph extend")
+    emb = Embeddings.read(args.embeddings)
+    t0 = time.perf_counter()
+    g = _read_graph_arg(args)
+    if fmt in ("w2v", "bin"):
+        check_word2vec_names(g.vocabulary, args.output)
+    print(f"{args.graph}: {g!r}, read in {time.perf_counter() - t0:.1f} s")
+    if args.quiet:
+        options.setdefault("progress", False)
+    out = embed_new_nodes(emb, g, method=args.method, **options)
+    info = out.metadata["new_nodes"]
+    _write_embeddings(out, args.output, fmt)
+    print(f"{info['count']:,} new node(s) embedded by {args.method} in {info['seconds']:.1f} s"
+          + (f" ({info['unreachable']:,} with no path to an old node: "
+             + ("zero rows)" if args.method == "neighbours" else "placed by training alone)")
+             if info["unreachable"] else "") + f"; wrote {args.output}")
+    return 0
+
+
+def cmd_propagate(args) -> int:
+    from ..embeddings import Embeddings, check_word2vec_names
+    from ..spectral import propagate
+    fmt = _embedding_format(args.output, "vitegraph propagate")
+    emb = Embeddings.read(args.embeddings)
+    g = _read_graph_arg(args)
+    if fmt in ("w2v", "bin"):
+        check_word2vec_names(g.vocabulary, args.output)
+    t0 = time.perf_counter()
+    out = propagate(emb, g, steps=args.steps, theta=args.theta, mu=args.mu)
+    _write_embeddings(out, args.output, fmt)
+    print(f"propagated {out.vectors.shape[0]:,} x {out.vectors.shape[1]} in "
+          f"{time.perf_counter() - t0:.1f} s; wrote {args.output}")
+    return 0
+
+
 def cmd_embed(args) -> int:
     from .._atomic import check_output_file
     from ..embeddings import check_word2vec_names
@@ -203,13 +278,14 @@ def cmd_embed(args) -> int:
         data["progress"] = False
     cfg = train_section(apply_overrides({"train": data}, overrides)["train"])
     out = args.output
-    fmt = ("npz" if out.endswith(".npz") else "bin" if out.endswith(".bin")
-           else "w2v" if out.endswith((".txt", ".w2v", ".vec")) else None)
-    if fmt is None:
-        raise ParameterError("vitegraph embed", "--output", "a path ending in .npz, .txt, "
-                             ".w2v, .vec or .bin", out)
-    # where the results go is checked before any work
-    check_output_file(out)
+    fmt = _embedding_format(out, "vitegraph embed")
+    if args.freeze_existing and args.init is None:
+        raise ParameterError("vitegraph embed", "--freeze-existing", "used with --init "
+                             "(the trained embeddings whose rows stay)", "without --init")
+    init = None
+    if args.init is not None:
+        from ..embeddings import Embeddings
+        init = Embeddings.read(args.init)
     ckpt = None if args.no_checkpoint else (args.checkpoint or out + ".checkpoint.npz")
     if ckpt is not None:
         check_output_file(ckpt)
@@ -225,19 +301,20 @@ def cmd_embed(args) -> int:
     if fmt in ("w2v", "bin"):
         check_word2vec_names(g.vocabulary, out)
     args._checkpoint = ckpt
-    result = train(g, cfg, checkpoint=ckpt, resume=args.resume)
+    result = train(g, cfg, checkpoint=ckpt, resume=args.resume, init=init,
+                   freeze_existing=args.freeze_existing)
     st = result.stats
-    print(f"trained {st.samples:,} samples: setup {st.setup_seconds:.1f} s, training "
-          f"{st.seconds - st.setup_seconds:.1f} s ({st.samples_per_second / 1e6:.2f} M "
-          f"samples/s)" + (f"; paged {st.bytes_paged_in / 2**30:.1f} GiB in, "
-                           f"{st.bytes_paged_out / 2**30:.1f} GiB out in "
-                           f"{st.paging_seconds:.1f} s" if st.bytes_paged_in else ""))
+    if result.model.direct:
+        print(f"solved {result.model.title} in {st.seconds:.1f} s (no training samples)")
+    else:
+        print(f"trained {st.samples:,} samples: setup {st.setup_seconds:.1f} s, training "
+              f"{st.seconds - st.setup_seconds:.1f} s ({st.samples_per_second / 1e6:.2f} M "
+              f"samples/s)" + (f"; paged {st.bytes_paged_in / 2**30:.1f} GiB in, "
+                               f"{st.bytes_paged_out / 2**30:.1f} GiB out in "
+                               f"{st.paging_seconds:.1f} s" if st.bytes_paged_in else ""))
     t_save = time.perf_counter()
     emb = result.embeddings({"source": os.path.abspath(args.graph)})
-    if fmt == "npz":
-        emb.save(out)
-    else:
-        emb.to_word2vec(out, binary=fmt == "bin")
+    _write_embeddings(emb, out, fmt)
     if ckpt is not None and os.path.exists(ckpt):
         os.unlink(ckpt)
     print(f"wrote {out}: {g.num_nodes:,} x {cfg.dim} ({cfg.model}) in "

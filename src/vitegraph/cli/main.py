@@ -1,6 +1,7 @@
 """The ``vitegraph`` command.  Only this package prints and configures logging.
 
-Commands: demo, run, new, list, baseline, download, embed, convert, evaluate, plot, visualize,
+Commands: demo, run, new, list, baseline, download, embed, extend, propagate, convert,
+evaluate, plot, visualize,
 info.
 Each is a thin layer over the library: parse arguments, call one function, print.
 """
@@ -169,12 +170,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     p.add_argument("--restart", action="store_true",
                    help="start over even if the checkpoint of an interrupted run exists")
+    p.add_argument("--init", default=None, metavar="EMBEDDINGS",
+                   help="start from these trained embeddings (.npz of `embed`/`run`): their "
+                        "tables' rows, matched by node name")
+    p.add_argument("--freeze-existing", action="store_true",
+                   help="with --init: keep its rows exactly and train only the nodes it "
+                        "lacks (new nodes of a grown graph; see also `vitegraph extend`)")
     _add_train_overrides(p)
     add_section_options(p, "graph", [GraphSection], exclude=("dataset", "path", "labels"),
                         title="reading the graph")
     add_section_options(p, "train", [get_model(m).Config for m in model_names()],
                         exclude=("model", "progress"), aliases={"num_epoch": ["--epochs"]},
                         title="training (every model)", per_class_groups=True)
+
+    p = add("extend", "embed the new nodes of a grown graph, keeping the trained rows",
+            "Give every node of GRAPH that EMBEDDINGS lacks (matched by node name) a row, "
+            "leaving the others exactly as they are: --method neighbours (default: each new "
+            "node the mean of its neighbours' rows, solved over chains of new nodes; no "
+            "training, instant) or --method train (a short run of the embeddings' model "
+            "that trains the new rows only: closer to a retrain, seconds). New nodes with "
+            "no path to an old one get zero rows (neighbours).",
+            commands.cmd_extend)
+    p.add_argument("embeddings", help="trained embeddings (.npz of `embed` or `run`)")
+    _add_graph_input(p)
+    p.add_argument("-o", "--output", required=True,
+                   help="embeddings file for every node of GRAPH: .npz, .txt / .w2v or .bin")
+    p.add_argument("--method", choices=("neighbours", "train"), default="neighbours",
+                   help="closed form from the neighbours (default) or a frozen short run")
+    _add_train_overrides(p)
+    add_section_options(p, "graph", [GraphSection], exclude=("dataset", "path", "labels"),
+                        title="reading the graph")
+
+    p = add("propagate", "apply ProNE's spectral propagation to saved embeddings",
+            "Filter saved embeddings of GRAPH's nodes through ProNE's spectral propagation "
+            "(a Chebyshev-expanded band-pass filter of the graph's Laplacian), which lifts "
+            "DeepWalk, LINE and node2vec output; writes the propagated table (the context "
+            "table no longer pairs with it and is left out).",
+            commands.cmd_propagate)
+    p.add_argument("embeddings", help="embeddings of the graph's nodes: .npz, .txt/.w2v or .bin")
+    _add_graph_input(p)
+    p.add_argument("-o", "--output", required=True,
+                   help="embeddings file: .npz, .txt / .w2v or .bin")
+    p.add_argument("--steps", type=int, default=10, help="Chebyshev terms (default: 10)")
+    p.add_argument("--theta", type=float, default=0.5, help="filter width (default: 0.5)")
+    p.add_argument("--mu", type=float, default=0.2, help="filter centre (default: 0.2)")
+    add_section_options(p, "graph", [GraphSection], exclude=("dataset", "path", "labels"),
+                        title="reading the graph")
 
     p = add("convert", "read a graph once and save it for fast, memory-mapped reuse",
             "Read an edge list (or .mat / scipy .npz / saved graph) and save it as a "

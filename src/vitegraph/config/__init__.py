@@ -3,7 +3,7 @@
 type, default and help in one place."""
 
 from .schema import AUTO, from_mapping, options_help
-from .train import ResolvedConfig, TrainConfig, resolve
+from .train import ModelConfig, ResolvedConfig, TrainConfig, resolve
 
-__all__ = ["AUTO", "TrainConfig", "ResolvedConfig", "resolve", "from_mapping",
+__all__ = ["AUTO", "TrainConfig", "ModelConfig", "ResolvedConfig", "resolve", "from_mapping",
            "options_help"]

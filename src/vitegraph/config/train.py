@@ -39,13 +39,69 @@ def model_field(name: str):
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Options of one training run.  ``TrainConfig(model=NAME, **options)``
-    returns the config section of model NAME (a subclass); every option is
-    validated on construction."""
+class ModelConfig:
+    """The options every model has.  ``ModelConfig(model=NAME, **options)``
+    (or ``TrainConfig(...)``) returns the config section of model NAME (a
+    subclass); every option is validated on construction.  The sampling
+    engine's options are :class:`TrainConfig`'s; a model solved without
+    samples (the spectral model) has a section without them."""
 
     model: str = model_field(DEFAULT_MODEL)
     dim: int = option(128, "int", "embedding dimension", minimum=0, exclusive_minimum=True)
+    memory_budget: object = option(AUTO, "int", "bytes the run may allocate (tables, pools, "
+                                   "sampling tables); a run that needs more stops before "
+                                   "allocating, saying what to change; auto = the memory "
+                                   "available when the run starts", minimum=1, allow_auto=True)
+    seed: int = option(0, "int", "random seed (sampler, negatives, initialisation)", minimum=0,
+                       maximum=2**63 - 1)
+    progress: bool = option(True, "bool", "show a progress bar")
+
+    # the model this section belongs to; set by each model's subclass
+    _model_name = None
+    _owner = "TrainConfig"
+
+    def __new__(cls, *args, **kwargs):
+        if cls is ModelConfig or cls is TrainConfig:  # dispatch to the model's section
+            from ..models import get_model
+            name = kwargs.get("model", DEFAULT_MODEL)
+            if args:
+                raise TypeError("TrainConfig takes keyword arguments only")
+            sub = get_model(name, owner="TrainConfig").Config
+            check_option_names(sub, kwargs)
+            return sub(**kwargs)
+        return super().__new__(cls)
+
+    def __post_init__(self):
+        validate(self, owner=self._owner)
+        if self._model_name is not None and self.model != self._model_name:
+            raise ParameterError(self._owner, "model", repr(self._model_name), self.model)
+
+    def replace(self, **changes) -> "ModelConfig":
+        """A copy with ``changes``.  Changing ``model`` builds that model's
+        section, keeping the shared options that were set (not the old
+        section's defaults)."""
+        if "model" in changes and changes["model"] != self.model:
+            # carry over what was set (differs from this section's defaults) and
+            # the new section has; its own defaults fill the rest
+            from ..models import get_model
+            keep = option_names(get_model(changes["model"]).Config)
+            defaults = {f.name: f.default for f in dataclasses.fields(self)}
+            data = {k: v for k, v in self.to_dict().items()
+                    if k in keep and k != "model" and v != defaults[k]}
+            data.update(changes)
+            return TrainConfig(**data)
+        check_option_names(type(self), changes)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig(ModelConfig):
+    """Options of the sampling engine (episodes, learning-rate schedule,
+    partitions, workers, backends, pools), shared by every model it trains."""
+
     num_epoch: object = option(AUTO, "int", "training length in epochs; one epoch is as many "
                                "positive samples as the data has edges (or triplets); auto = "
                                "the model's samples per row (12,800 for node embedding) times "
@@ -92,10 +148,6 @@ class TrainConfig:
                                    "partitions may occupy (torch backend); partitions swap "
                                    "through host memory beyond it; auto = no limit",
                                    minimum=1, allow_auto=True)
-    memory_budget: object = option(AUTO, "int", "bytes the run may allocate (tables, pools, "
-                                   "sampling tables); a run that needs more stops before "
-                                   "allocating, saying what to change; auto = the memory "
-                                   "available when the run starts", minimum=1, allow_auto=True)
     table_storage: str = option("memory", "str", "where the embedding tables live while "
                                 "training: memory, or a folder (created when missing) that "
                                 "holds them as files, paged into table_memory bytes of host "
@@ -107,49 +159,27 @@ class TrainConfig:
                                   allow_auto=True)
     batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend "
                              "only)", minimum=1)
-    seed: int = option(0, "int", "random seed (sampler, negatives, initialisation)", minimum=0,
-                       maximum=2**63 - 1)
-    progress: bool = option(True, "bool", "show a progress bar")
 
-    # the model this section belongs to; set by each model's subclass
-    _model_name = None
-    _owner = "TrainConfig"
 
-    def __new__(cls, *args, **kwargs):
-        if cls is TrainConfig:  # dispatch to the model's config section
-            from ..models import get_model
-            name = kwargs.get("model", DEFAULT_MODEL)
-            if args:
-                raise TypeError("TrainConfig takes keyword arguments only")
-            sub = get_model(name, owner="TrainConfig").Config
-            check_option_names(sub, kwargs)
-            return sub(**kwargs)
-        return super().__new__(cls)
 
-    def __post_init__(self):
-        validate(self, owner=self._owner)
-        if self._model_name is not None and self.model != self._model_name:
-            raise ParameterError(self._owner, "model", repr(self._model_name), self.model)
+PROPAGATE_HELP = ("apply ProNE's spectral propagation (a band-pass filter of the graph's "
+                  "Laplacian) to the embedding: the vertex table (the context table is then "
+                  "not saved); default on for prone, off for the others")
 
-    def replace(self, **changes) -> "TrainConfig":
-        """A copy with ``changes``.  Changing ``model`` builds that model's
-        section, keeping the shared options that were set (not the old
-        section's defaults)."""
-        if "model" in changes and changes["model"] != self.model:
-            # carry over what was set (differs from this section's defaults) and
-            # the new section has; its own defaults fill the rest
-            from ..models import get_model
-            keep = option_names(get_model(changes["model"]).Config)
-            defaults = {f.name: f.default for f in dataclasses.fields(self)}
-            data = {k: v for k, v in self.to_dict().items()
-                    if k in keep and k != "model" and v != defaults[k]}
-            data.update(changes)
-            return TrainConfig(**data)
-        check_option_names(type(self), changes)
-        return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+@dataclass(frozen=True)
+class PropagationConfig(ModelConfig):
+    """Options of the spectral propagation (ProNE's second step), shared by the
+    spectral model and the node-embedding models it can follow."""
+
+    propagate: bool = option(False, "bool", PROPAGATE_HELP)
+    propagation_steps: int = option(10, "int", "Chebyshev terms of the propagation filter "
+                                    "(1: none)", minimum=1)
+    propagation_theta: float = option(0.5, "float", "width of the propagation's band-pass "
+                                      "filter (ProNE's theta)", minimum=0,
+                                      exclusive_minimum=True)
+    propagation_mu: float = option(0.2, "float", "centre of the band-pass filter on the "
+                                   "Laplacian's spectrum [0, 2] (ProNE's mu)")
 
 
 def option_names(cls) -> list[str]:
@@ -318,8 +348,15 @@ def training_length(c, model, info) -> tuple[int, float, float]:
     under a quarter of the automatic one is warned about, with the figure to
     use.  See docs/benchmarks.md ("Training length") for the calibration.
     """
-    rows, epoch = max(int(info.num_nodes), 1), max(int(info.epoch_size), 1)
+    rows = info.num_nodes if getattr(info, "trainable_rows", None) is None \
+        else info.trainable_rows          # a frozen warm start: the rows that train
+    rows, epoch = max(int(rows), 1), max(int(info.epoch_size), 1)
     target = getattr(model, "auto_samples_per_row", None)
+    if getattr(info, "trainable_rows", None) is not None and target:
+        # new rows trained against frozen, converged ones: each is nearly a
+        # problem of its own, and half the samples give the same quality
+        # (BlogCatalog, 10% new nodes: docs/benchmarks.md)
+        target = getattr(model, "short_run_samples_per_row", None) or target
     auto_epochs = None if not target else max(1, round(target * rows / epoch))
     if c.num_epoch == AUTO:
         if auto_epochs is None:

@@ -41,9 +41,10 @@ from ..sampling.alias import alias_draw
 from .._validate import check_float, check_int
 from ._common import BlockStats, run_chunks
 from ._numba_ops import (prefetch_row, sgd_fused_one_negative, sgd_fused_two_samples,
-                         sgd_pair)
+                         sgd_pair, sigmoid_and_softplus)
 
-__all__ = ["train_block", "train_block_with_negatives", "draw_negatives"]
+__all__ = ["train_block", "train_block_with_negatives", "train_block_masked",
+           "draw_negatives"]
 
 _AHEAD = 6  # prefetch distance, in samples (4-8 measured best at d = 64..128)
 _DRAW_BATCH = 256  # negatives are drawn this many samples at a time (>= _AHEAD)
@@ -170,6 +171,63 @@ def _train_range(vertex, context, heads, tails, neg_prob, neg_alias, negatives,
         loss += _train_sequential(vertex, context, h, p, ring, t & mask, num_negative,
                                   negative_weight, weight_decay, lr)
         t += 1
+    states[slot] = state
+    losses[slot] = loss
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _masked_pair(vertex, context, h, r, positive, scale, decay, write_v, write_c):
+    """:func:`sgd_pair` writing only the rows whose flag is set (a frozen
+    row is read, never written); returns the loss."""
+    d = vertex.shape[1]
+    x = np.float32(0.0)
+    for k in range(d):
+        x += vertex[h, k] * context[r, k]
+    sig, tail = sigmoid_and_softplus(x)
+    if positive:
+        g = scale * (sig - np.float32(1.0))
+        loss = max(-x, np.float32(0.0)) + tail
+    else:
+        g = scale * sig
+        loss = max(x, np.float32(0.0)) + tail
+    b = scale * decay
+    for k in range(d):
+        vk = vertex[h, k]
+        ck = context[r, k]
+        if write_v:
+            vertex[h, k] = vk - (g * ck + b * vk)
+        if write_c:
+            context[r, k] = context[r, k] - (g * vk + b * ck)
+    return loss
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _train_range_masked(vertex, context, heads, tails, neg_prob, neg_alias, train_v,
+                        train_c, num_negative, negative_weight, weight_decay, lr_start,
+                        lr_end, total, lo, hi, states, slot, losses):
+    """:func:`_train_range`'s per-sample order (negatives, then the positive),
+    step by step, with rows whose ``train_v`` / ``train_c`` flag is 0 frozen;
+    a sample whose head and tail are both frozen is skipped, negatives and
+    all (its negatives would train only against a frozen head)."""
+    state = states[slot]
+    n_c = neg_prob.shape[0]
+    lr_step = (lr_end - lr_start) / total
+    scale_n = np.float32(negative_weight)
+    loss = 0.0
+    for t in range(lo, hi):
+        h = heads[t]
+        p = tails[t]
+        wv = train_v[h] != 0
+        if not wv and train_c[p] == 0:
+            continue            # both rows frozen: the sample can change nothing it is for
+        lr = _lr_at(lr_start, lr_step, t)
+        for j in range(num_negative):
+            state, n = alias_draw(neg_prob, neg_alias, 0, n_c, state)
+            loss += negative_weight * _masked_pair(vertex, context, h, n, False,
+                                                   lr * scale_n, weight_decay, wv,
+                                                   train_c[n] != 0)
+        loss += _masked_pair(vertex, context, h, p, True, lr, weight_decay, wv,
+                             train_c[p] != 0)
     states[slot] = state
     losses[slot] = loss
 
@@ -311,6 +369,40 @@ def train_block(vertex, context, heads, tails, neg_prob, neg_alias, *,
                 np.int64(slot), losses, sharing)
 
     run_chunks(_train_range, args_for, n, num_threads)
+    return BlockStats(float(losses.sum()), n)
+
+
+def train_block_masked(vertex, context, heads, tails, neg_prob, neg_alias, train_vertex,
+                       train_context, *, num_negative, negative_weight, weight_decay,
+                       lr_start, lr_end, states, num_threads=1) -> BlockStats:
+    """As :func:`train_block`, with frozen rows: ``train_vertex`` uint8[n_v]
+    and ``train_context`` uint8[n_c] flag the rows that train (0: the row is
+    used, never written, so it ends bitwise as it started).  For training new
+    nodes against a trained embedding; step by step (no fused or prefetching
+    path), as such runs are short."""
+    owner = "train_block_masked"
+    negw, wd, lr0, lr1, num_threads = _check_common(
+        owner, vertex, context, heads, tails, negative_weight, weight_decay,
+        lr_start, lr_end, num_threads)
+    num_negative = check_int(owner, "num_negative", num_negative, minimum=0)
+    _check_negative_table(owner, neg_prob, neg_alias, context.shape[0])
+    _check_states(owner, states, num_threads)
+    for name, flags, rows in (("train_vertex", train_vertex, vertex.shape[0]),
+                              ("train_context", train_context, context.shape[0])):
+        if not (isinstance(flags, np.ndarray) and flags.dtype == np.uint8
+                and flags.shape == (rows,)):
+            raise ParameterError(owner, name, f"a uint8 array of {rows} flags", _describe(flags))
+    n = heads.shape[0]
+    if n == 0:
+        return BlockStats(0.0, 0)
+    losses = np.zeros(num_threads, dtype=np.float64)
+
+    def args_for(lo, hi, slot):
+        return (vertex, context, heads, tails, neg_prob, neg_alias, train_vertex,
+                train_context, np.int64(num_negative), negw, wd, lr0, lr1, np.int64(n),
+                np.int64(lo), np.int64(hi), states, np.int64(slot), losses)
+
+    run_chunks(_train_range_masked, args_for, n, num_threads)
     return BlockStats(float(losses.sum()), n)
 
 

@@ -97,6 +97,7 @@ class LargeVisModel(SkipGram):
     Config = LargeVisConfig
     primary = "coordinates"
     backends = ("numba", "torch", "triton")
+    can_freeze = False          # its kernels have no frozen rows
     learning_rate = 0.5
     short_run_samples_per_row = None
     auto_samples_per_row = None

@@ -11,7 +11,7 @@ from .._validate import did_you_mean
 from ..errors import ParameterError
 
 _BUILTIN_MODULES = ("vitegraph.models.skipgram", "vitegraph.models.kge",
-                    "vitegraph.models.largevis")
+                    "vitegraph.models.largevis", "vitegraph.models.spectral")
 _MODELS: dict = {}
 _loaded = False
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.schema import AUTO, option
-from ..config.train import TrainConfig, model_field
+from ..config.train import PropagationConfig, TrainConfig, model_field
 from ..errors import ParameterError
 from ..graph import Graph
 from ..graph.convert import as_graph
@@ -40,7 +40,7 @@ from .spec import HEAD, TAIL, DataInfo, Model, Problem, Table
 # ---------------------------------------------------------------- config sections
 
 @dataclass(frozen=True)
-class SkipGramConfig(TrainConfig):
+class SkipGramConfig(TrainConfig, PropagationConfig):
     """Options of the skip-gram objective and the walk sampler."""
 
     weight_decay: float = option(0.005, "float", "L2 decay applied to each touched row, "
@@ -170,11 +170,29 @@ class SkipGram(Model):
             return "node2vec's second-order walks (p, q != 1) run on the host only"
         return None
 
-    def prepare(self, graph: Graph, rc, partition) -> Problem:
+    can_freeze = True
+
+    def prepare(self, graph: Graph, rc, partition, trainable=None) -> Problem:
+        """``trainable`` (bool per node, or None): a run that trains these rows
+        only (the others frozen, see :func:`vitegraph.train`'s
+        ``freeze_existing``): walks start at them and have ``augmentation_step``
+        steps, so every pair lies within reach of a trainable node."""
         p, q = self.walk_options(rc)
         negatives = build_negative_tables(partition, graph.weighted_degree,
                                           rc.negative_exponent)
         constants = {"neg_prob": (negatives.prob, TAIL), "neg_alias": (negatives.alias, TAIL)}
+        if trainable is not None:
+            flags = np.ascontiguousarray(trainable[partition.order], dtype=np.uint8)
+            constants["train_vertex"] = (flags, HEAD)
+            constants["train_context"] = (flags, TAIL)
+            sampler = WalkSampler(graph.indptr, graph.indices, graph.weights,
+                                  num_edges=graph.num_edges,
+                                  walk_length=rc.augmentation_step,
+                                  augmentation_step=rc.augmentation_step,
+                                  shuffle_base=rc.shuffle_base, p=p, q=q,
+                                  num_threads=rc.num_sampler_threads, seed=rc.seed,
+                                  start_mask=trainable)
+            return Problem(sampler, constants)
         if rc.sampler == "device":
             from ..sampling.device_walks import DeviceWalkSampler
             sampler = DeviceWalkSampler(graph.indptr, graph.indices, graph.weights,
@@ -196,6 +214,12 @@ class SkipGram(Model):
             from ..kernels import skipgram_numba as k
 
             def run(tables, columns, consts, lr_start, lr_end, rng, threads):
+                if "train_vertex" in consts:       # frozen rows (freeze_existing)
+                    return k.train_block_masked(
+                        tables["vertex"], tables["context"], columns[0], columns[1],
+                        consts["neg_prob"], consts["neg_alias"], consts["train_vertex"],
+                        consts["train_context"], lr_start=lr_start, lr_end=lr_end,
+                        states=rng, num_threads=threads, **kw)
                 return k.train_block(tables["vertex"], tables["context"], columns[0],
                                      columns[1], consts["neg_prob"], consts["neg_alias"],
                                      lr_start=lr_start, lr_end=lr_end, states=rng,
@@ -223,9 +247,25 @@ class SkipGram(Model):
             raise ParameterError(self.title, "backend", f"one of {self.backends}", backend)
         return run
 
+    def finish(self, graph: Graph, tables: dict, rc) -> dict:
+        """With ``propagate``: the vertex table through ProNE's spectral
+        propagation (:func:`vitegraph.spectral.propagate_matrix`); the context
+        table no longer pairs with it and is dropped (pairs then score
+        ``vertex[u] . vertex[v]``)."""
+        if not getattr(rc, "propagate", False):     # LargeVis has no such option
+            return tables
+        from ..config.train import _cpu_count
+        from ..spectral import propagate_matrix
+        vertex = propagate_matrix(graph, tables["vertex"], steps=rc.propagation_steps,
+                                  theta=rc.propagation_theta, mu=rc.propagation_mu,
+                                  num_threads=_cpu_count())
+        return {"vertex": vertex}
+
     def score(self, tables, heads, tails):
-        """``vertex[u] . context[v]`` for each pair."""
-        v, c = tables["vertex"], tables["context"]
+        """``vertex[u] . context[v]`` for each pair (``vertex[v]`` when the
+        context table was not kept: a propagated run)."""
+        v = tables["vertex"]
+        c = tables.get("context", v)
         heads, tails = np.asarray(heads), np.asarray(tails)
         return np.einsum("nd,nd->n", v[heads], c[tails])
 

@@ -2,7 +2,7 @@
 
 A model declares
 
-- its **config section**: a subclass of :class:`~vitegraph.config.TrainConfig`
+- its **config section**: a subclass of :class:`~vitegraph.config.TrainConfig` (the engine's options; a model solved without samples subclasses :class:`~vitegraph.config.ModelConfig`)
   adding its options, each with its default and help (the one place they live);
 - its **tables** (:class:`Table`): names, rows, initialisation and *role*;
 - its **sample layout**: the names of the pool columns, the first two routed to
@@ -115,6 +115,7 @@ class DataInfo:
     sizes: dict = field(default_factory=dict)
     vocabularies: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    trainable_rows: Optional[int] = None   # a frozen warm start: rows that train
 
 
 @dataclass
@@ -131,14 +132,16 @@ class Problem:
 
 
 class Model:
-    """Base class of model specs.  Subclasses set the class attributes and
+    """Base class of model specs (trained by the engine; see :class:`DirectModel`
+    for one solved without samples).  Subclasses set the class attributes and
     implement :meth:`describe`, :meth:`prepare`, :meth:`kernel` and
     :meth:`score`; :meth:`tables` and :meth:`resolve` may depend on the config."""
 
+    direct: bool = False              # solved by DirectModel.solve, not the engine
     name: str = ""                    # registry key = the config's `model` value
     title: str = ""                   # display name, owner in error messages
     summary: str = ""                 # one line for help texts
-    Config: type = None               # config section (a TrainConfig subclass)
+    Config: type = None               # config section (a TrainConfig subclass; a DirectModel: a ModelConfig one)
     columns: Sequence[str] = ("head", "tail")
     primary: str = "vertex"           # the table that is "the embedding"
     backends: Sequence[str] = ("numba", "torch")    # + "triton" where it has such kernels
@@ -205,3 +208,32 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<model {self.name}>"
+
+    # -- after training ---------------------------------------------------------
+    def finish(self, data, tables: dict, rc) -> dict:
+        """The trained tables (row-id order) after any post-processing the
+        options ask for (DeepWalk, LINE, node2vec: spectral propagation);
+        default: as they are."""
+        return tables
+
+
+class DirectModel(Model):
+    """A model solved in closed form from the data, without samples: no
+    sampler, pools, kernels, episodes or checkpoints (a run takes seconds).
+    :func:`vitegraph.train` calls :meth:`solve` instead of the engine.  Its
+    config section subclasses :class:`~vitegraph.config.ModelConfig` (the
+    engine's options do not apply)."""
+
+    direct = True
+    backends = ()
+
+    def solve(self, data, rc) -> dict:
+        """The model's saved tables (``name -> array``, row-id order) for
+        ``data`` with resolved options ``rc``."""
+        raise NotImplementedError
+
+    def prepare(self, data, rc, partition):
+        raise TypeError(f"{self.title} is solved directly (DirectModel.solve), not sampled")
+
+    def kernel(self, backend, rc):
+        raise TypeError(f"{self.title} has no training kernels")

@@ -23,6 +23,7 @@ guards the streams and the staging buffer).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -31,6 +32,7 @@ from .._threads import ThreadRunner
 from .._validate import check_float, check_int
 from ..errors import ParameterError
 from ..partition import Partition
+from .alias import build_alias
 from .augment import NUM_LANES, walk_engine
 from .pool import SamplePool, block_id_dtype, scatter_blocks
 from .rng import make_states
@@ -56,6 +58,8 @@ class WalkSampler:
             :func:`default_augmentation_step` of (|E|, |V|).
         shuffle_base: B of the pseudo-shuffle (1 = none).
         p, q: node2vec return and in-out parameters (1, 1 = first-order walk).
+        start_mask: optional bool[V]: walks start only at these nodes (drawn by
+            out-strength among them), e.g. the new nodes of a grown graph.
 
     The training defaults of these options live in the model config sections
     (:mod:`vitegraph.models.skipgram`); here every one is explicit.
@@ -68,7 +72,8 @@ class WalkSampler:
 
     def __init__(self, indptr, indices, weights=None, *, num_edges: int | None = None,
                  walk_length: int, augmentation_step: int | None, shuffle_base: int,
-                 p: float, q: float, num_threads: int = 1, seed: int = 0):
+                 p: float, q: float, num_threads: int = 1, seed: int = 0,
+                 start_mask=None):
         owner = "WalkSampler"
         self.walk_length = check_int(owner, "walk_length", walk_length, minimum=1)
         self.shuffle_base = check_int(owner, "shuffle_base", shuffle_base, minimum=1)
@@ -81,6 +86,18 @@ class WalkSampler:
                                          sorted_rows=self.second_order, owner=owner)
         if self.graph_.nnz == 0:
             raise ParameterError(owner, "indices", "a graph with at least one edge", "no edges")
+        if start_mask is not None:
+            start_mask = np.asarray(start_mask, dtype=bool)
+            if start_mask.shape != (self.graph_.num_nodes,):
+                raise ParameterError(owner, "start_mask", f"{self.graph_.num_nodes} flags",
+                                     start_mask.shape)
+            weight = np.where(start_mask, self.graph_.strength, 0.0)
+            if not weight.sum() > 0:
+                raise ParameterError(owner, "start_mask", "at least one node with edges",
+                                     "no such node")
+            node_prob, node_alias = build_alias(weight)
+            self.graph_ = dataclasses.replace(self.graph_, node_prob=node_prob,
+                                              node_alias=node_alias)
         if num_edges is None:
             num_edges = self.graph_.nnz
         num_edges = check_int(owner, "num_edges", num_edges, minimum=1)

@@ -91,6 +91,10 @@ def plan_memory(model, rc, info) -> MemoryPlan:
     """The plan of a run of ``model`` with resolved options ``rc`` on data
     described by ``info``."""
     plan = MemoryPlan()
+    if model.direct:          # solved without samples: the model counts its arrays
+        for what, nbytes, remedy in model.memory_items(info, rc):
+            plan.add(what, nbytes, remedy)
+        return plan
     specs = model.tables(rc.config)
     slots = max(1, rc.round_width)
     paged = getattr(rc, "table_storage", "memory") != "memory"

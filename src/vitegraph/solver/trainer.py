@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from .._validate import check_float
-from ..config.train import ResolvedConfig, TrainConfig, resolve
+from ..config.train import ModelConfig, ResolvedConfig, TrainConfig, resolve
 from ..errors import ParameterError
 from ..models import get_model
 from ..models.spec import GLOBAL, NODES, DataInfo, Model
@@ -73,7 +73,7 @@ class TrainResult:
                           vocabularies=vocabs, primary=primary, metadata=meta)
 
 
-def make_config(config=None, options: Optional[Mapping] = None) -> TrainConfig:
+def make_config(config=None, options: Optional[Mapping] = None) -> ModelConfig:
     """A config section from a TrainConfig, a model name, a mapping of options
     or None (DeepWalk), with ``options`` applied on top."""
     options = dict(options or {})
@@ -83,7 +83,7 @@ def make_config(config=None, options: Optional[Mapping] = None) -> TrainConfig:
         return TrainConfig(**{**options, "model": config})
     if isinstance(config, Mapping):
         return TrainConfig(**{**config, **options})
-    if isinstance(config, TrainConfig):
+    if isinstance(config, ModelConfig):
         return config.replace(**options) if options else config
     raise ParameterError("train", "config", "a TrainConfig, a model name or a mapping of "
                          "options", type(config).__name__)
@@ -193,7 +193,8 @@ def _write_npy(path: str, a: Optional[np.ndarray], shape: Optional[tuple] = None
 
 
 def train(data, config=None, *, checkpoint=None, resume: bool = False,
-          checkpoint_every: float = 60.0, **options) -> TrainResult:
+          checkpoint_every: float = 60.0, init=None, freeze_existing: bool = False,
+          **options) -> TrainResult:
     """Train the model ``config`` names on ``data``.
 
     ``config``: a :class:`~vitegraph.TrainConfig` (a model's config section), a
@@ -206,6 +207,12 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     episode, saves, and raises ``KeyboardInterrupt``).  ``resume=True``
     continues from that file when it exists (refusing one of other data or
     options).
+
+    ``init``: trained :class:`~vitegraph.Embeddings` (or the path of a saved
+    one) whose tables start this run, rows matched by node name; with
+    ``freeze_existing=True`` those rows stay bitwise as they are and only the
+    nodes ``init`` lacks train (new nodes of a grown graph; see
+    :mod:`vitegraph.solver.warm`).
     """
     t_start = time.perf_counter()
     config = make_config(config, options)
@@ -216,7 +223,19 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     model = get_model(config.model)
     data = model.check_data(data)
     info = model.describe(data)
+    warm = None
+    if init is not None or freeze_existing:
+        from .warm import WarmStart
+        warm = WarmStart.build(model, config, info, init, bool(freeze_existing))
+        info.trainable_rows = warm.num_trainable
+        log.info("warm start from %d table(s) of the given embedding%s", len(warm.rows),
+                 f"; {warm.num_trainable:,} new rows train, the others are frozen"
+                 if warm.trainable is not None else "")
+    if model.direct:
+        return _solve_direct(model, data, config, info, checkpoint, t_start)
     rc = resolve(config, info, model)
+    if warm is not None:
+        warm.check_run(rc)
     check_memory(model, rc, info)   # before anything large is allocated
 
     # -- episodes, partitions, schedule, sampler
@@ -262,8 +281,16 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
                  plan.num_episodes)
     else:
         tables, files = init_tables(specs, rc, info, layout, folder)
+        if warm is not None:
+            if files:
+                raise ParameterError("train", "init", "used with tables in memory",
+                                     f"table_storage {rc.table_storage}")
+            warm.apply(tables, specs, part.order)
 
-    problem = model.prepare(data, rc, part)
+    if warm is not None and warm.trainable is not None:
+        problem = model.prepare(data, rc, part, trainable=warm.trainable)
+    else:
+        problem = model.prepare(data, rc, part)
     if rc.sampler == "device":
         from ..sampling.device_walks import DevicePool
         pools = [DevicePool(plan.episode_size, rc.device.split(",")[0], model.columns)
@@ -318,10 +345,28 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     for t in specs:
         if t.saved:
             result[t.name] = tables[t.tied_to or t.name]
+    result = model.finish(data, result, rc)
     log.info("trained %d samples in %.2f s (%.2f M samples/s; fill %.2f s, train %.2f s, "
              "wait %.2f s)", stats.samples, stats.seconds, stats.samples_per_second / 1e6,
              stats.fill_seconds, stats.train_seconds, stats.wait_seconds)
     return TrainResult(result, model, rc, stats, info)
+
+
+def _solve_direct(model, data, config, info, checkpoint, t_start) -> TrainResult:
+    """A :class:`~vitegraph.models.DirectModel`: its tables straight from the
+    data (no samples, so nothing to checkpoint or resume)."""
+    rc = ResolvedConfig(config, {}, model.resolve(config, info))
+    log.info("resolved config: model=%s %s", config.model,
+             " ".join(f"{k}={v}" for k, v in rc.to_dict().items() if k != "model"))
+    check_memory(model, rc, info)
+    if checkpoint is not None:
+        log.info("%s is solved in one step: no checkpoint is written", model.title)
+    stats = TrainStats()
+    stats.setup_seconds = time.perf_counter() - t_start
+    tables = model.finish(data, model.solve(data, rc), rc)
+    stats.seconds = time.perf_counter() - t_start
+    log.info("solved %s in %.2f s", model.title, stats.seconds)
+    return TrainResult(tables, model, rc, stats, info)
 
 
 def rows_in_id_order(a: np.ndarray, order: np.ndarray) -> np.ndarray:
