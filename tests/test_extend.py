@@ -190,3 +190,19 @@ def test_cli_extend_and_embed_init(setting, tmp_path, capsys):
     np.testing.assert_array_equal(got.vectors[keep], emb.vectors[r[keep]])
     assert main(["embed", str(edges), "--freeze-existing", "-o", str(out2)]) != 0
     assert "--init" in capsys.readouterr().err
+
+
+def test_estimator_fit_with_init_and_embed_new_nodes(setting):
+    full, old, y, new, emb = setting
+    est = vg.DeepWalk(dim=32, seed=5)
+    with pytest.raises(ValueError, match="not fitted"):
+        est.embed_new_nodes(full)
+    est.fit(old)
+    rows = est.embeddings_.rows_for(full.vocabulary)
+    for method in ("neighbours", "train"):
+        out = est.embed_new_nodes(full, method=method)
+        np.testing.assert_array_equal(out.vectors[~new], est.embeddings_.vectors[rows[~new]])
+    warm = vg.DeepWalk(dim=32, seed=6).fit(full, init=est.embeddings_, freeze_existing=True)
+    np.testing.assert_array_equal(warm.embeddings_.vectors[~new],
+                                  est.embeddings_.vectors[rows[~new]])
+    assert warm.stats_.samples < est.stats_.samples / 4

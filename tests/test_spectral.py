@@ -164,8 +164,10 @@ def test_propagate_matches_embeddings_by_name_and_refuses_missing_rows():
     names = g.vocabulary.names
     perm = np.array([2, 0, 3, 1])
     emb = vg.Embeddings(x[perm], vg.Vocabulary(names[perm], 4), context=x[perm])
-    out = vg.propagate(emb, g, steps=3)
-    np.testing.assert_allclose(out.vectors, S.propagate_matrix(g, x, steps=3), atol=1e-6)
+    out = vg.propagate(emb, g, steps=3)              # vertex + context
+    np.testing.assert_allclose(out.vectors, S.propagate_matrix(g, 2 * x, steps=3), atol=1e-6)
+    alone = vg.propagate(emb, g, steps=3, with_context=False)
+    np.testing.assert_allclose(alone.vectors, S.propagate_matrix(g, x, steps=3), atol=1e-6)
     assert out.context is None and out.metadata["propagation"]["steps"] == 3
     assert list(out.vocabulary.names) == list(names)
     short = vg.Embeddings(x[:3], vg.Vocabulary(names[:3], 3))
@@ -182,7 +184,10 @@ def test_propagate_option_of_deepwalk_drops_the_context_table(community_graph):
     prop = vg.train(g, "deepwalk", propagate=True, **opts)
     emb = prop.embeddings()
     assert emb.context is None and set(prop.tables) == {"vertex"}
-    np.testing.assert_allclose(emb.vectors, S.propagate_matrix(g, plain["vertex"]), atol=1e-5)
+    np.testing.assert_allclose(emb.vectors, S.propagate_matrix(g, plain["vertex"] +
+                                                             plain["context"]), atol=1e-5)
+    np.testing.assert_allclose(emb.vectors, vg.propagate(plain.embeddings(), g).vectors,
+                               atol=1e-6)
     assert prop.config.to_dict()["propagate"] is True
     scores = prop.model.score(prop.tables, np.array([0, 1]), np.array([1, 2]))
     np.testing.assert_allclose(scores, [emb.vectors[0] @ emb.vectors[1],

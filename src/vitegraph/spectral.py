@@ -346,7 +346,8 @@ def propagate_matrix(graph, x: np.ndarray, *, steps: int = 10, theta: float = 0.
 
 
 def propagate(embeddings, graph, *, steps: int = 10, theta: float = 0.5, mu: float = 0.2,
-              orthogonal: bool = True, num_threads: Optional[int] = None):
+              orthogonal: bool = True, with_context: bool = True,
+              num_threads: Optional[int] = None):
     """ProNE's spectral propagation of any embedding of ``graph``'s nodes.
 
     ``embeddings``: an :class:`~vitegraph.Embeddings` (rows matched to the
@@ -354,7 +355,10 @@ def propagate(embeddings, graph, *, steps: int = 10, theta: float = 0.5, mu: flo
     id i).  ``graph``: anything :func:`vitegraph.as_graph` accepts.  Returns
     the same kind: an array, or an Embeddings holding the propagated primary
     table alone (a context table no longer pairs with it), the graph's node
-    names and ``metadata["propagation"]``.  Parameters are ProNE's (see
+    names and ``metadata["propagation"]``.  ``with_context``: an Embeddings
+    with a context table of the same shape (DeepWalk, LINE, node2vec)
+    propagates the sum of its vertex and context rows, as the ``propagate``
+    training option does.  Parameters are ProNE's (see
     :mod:`vitegraph.spectral`); ``num_threads`` defaults to the CPU count.
     """
     from .config.train import _cpu_count
@@ -374,7 +378,17 @@ def propagate(embeddings, graph, *, steps: int = 10, theta: float = 0.5, mu: flo
                              f"none for {missing.size:,} nodes (node {name!r} first); embed "
                              "new nodes with vitegraph.embed_new_nodes")
     x = embeddings.vectors
+    context = embeddings.context if embeddings.primary == "vertex" else None
+    summed = bool(with_context and context is not None and context is not x
+                  and context.shape == x.shape)
+    if summed:
+        c_rows = embeddings.rows_for(graph.vocabulary, "context")
+        if not (c_rows >= 0).all():
+            summed = False
     x = x if np.array_equal(rows, np.arange(x.shape[0])) else x[rows]
+    if summed:
+        x = x + (context if np.array_equal(c_rows, np.arange(context.shape[0]))
+                 else context[c_rows])
     out = propagate_matrix(graph, x, num_threads=threads, **params)
-    meta = dict(embeddings.metadata, propagation=params)
+    meta = dict(embeddings.metadata, propagation=dict(params, with_context=summed))
     return Embeddings(out, graph.vocabulary, primary=embeddings.primary, metadata=meta)

@@ -21,9 +21,10 @@ def _print_scores(results: dict) -> None:
         print(scores.format_table())
     s = results["seconds"]
     tr = results["training"]
-    print(f"timings: load {s['load']:.1f} s, train {s['train']:.1f} s "
-          f"({tr['samples_per_second'] / 1e6:.1f} M samples/s), evaluate {s['evaluate']:.1f} s, "
-          f"total {s['total']:.1f} s")
+    speed = (f" ({tr['samples_per_second'] / 1e6:.1f} M samples/s)" if tr["samples"]
+             else " (solved, no samples)")
+    print(f"timings: load {s['load']:.1f} s, train {s['train']:.1f} s{speed}, "
+          f"evaluate {s['evaluate']:.1f} s, total {s['total']:.1f} s")
 
 
 def cmd_info(args) -> int:
@@ -253,7 +254,8 @@ def cmd_propagate(args) -> int:
     if fmt in ("w2v", "bin"):
         check_word2vec_names(g.vocabulary, args.output)
     t0 = time.perf_counter()
-    out = propagate(emb, g, steps=args.steps, theta=args.theta, mu=args.mu)
+    out = propagate(emb, g, steps=args.steps, theta=args.theta, mu=args.mu,
+                    with_context=not args.vertex_only)
     _write_embeddings(out, args.output, fmt)
     print(f"propagated {out.vectors.shape[0]:,} x {out.vectors.shape[1]} in "
           f"{time.perf_counter() - t0:.1f} s; wrote {args.output}")

@@ -214,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=10, help="Chebyshev terms (default: 10)")
     p.add_argument("--theta", type=float, default=0.5, help="filter width (default: 0.5)")
     p.add_argument("--mu", type=float, default=0.2, help="filter centre (default: 0.2)")
+    p.add_argument("--vertex-only", action="store_true",
+                   help="propagate the vertex table alone (default: vertex + context when "
+                        "the file has a context table, as --propagate does in training)")
     add_section_options(p, "graph", [GraphSection], exclude=("dataset", "path", "labels"),
                         title="reading the graph")
 

@@ -94,20 +94,41 @@ class Estimator:
         return self.model.Config(**self.get_params())
 
     # -- training -------------------------------------------------------------
-    def fit(self, data, *, checkpoint=None, resume: bool = False) -> "Estimator":
+    def fit(self, data, *, checkpoint=None, resume: bool = False, init=None,
+            freeze_existing: bool = False) -> "Estimator":
         """Train on ``data`` (for node embedding: a :class:`~vitegraph.Graph`, or
         anything :func:`vitegraph.as_graph` accepts: scipy matrix, networkx
         graph, (E, 2) array, PyG edge_index).  Sets ``embeddings_`` (every saved
         table, the primary one first), ``result_``, ``stats_`` and ``config_``
-        (the resolved options); returns ``self``."""
+        (the resolved options); returns ``self``.
+
+        ``init``: trained embeddings to start from (rows matched by node name);
+        with ``freeze_existing=True`` their rows stay exactly and only the
+        nodes they lack train (see :func:`vitegraph.train`)."""
         from ..solver import train
         data = self.model.coerce_data(data)
-        result = train(data, self.config(), checkpoint=checkpoint, resume=resume)
+        result = train(data, self.config(), checkpoint=checkpoint, resume=resume, init=init,
+                       freeze_existing=freeze_existing)
         self.result_ = result
         self.embeddings_ = result.embeddings()
         self.stats_ = result.stats
         self.config_ = result.config
         return self
+
+    def embed_new_nodes(self, data, *, method: str = "neighbours", **options):
+        """The fitted embeddings extended to the nodes of a grown graph
+        ``data`` that they lack, old rows unchanged
+        (:func:`vitegraph.embed_new_nodes`; ``method="train"`` trains the new
+        rows with this estimator's options).  Returns an
+        :class:`~vitegraph.Embeddings` and leaves the estimator as it is."""
+        from ..extend import embed_new_nodes
+        if not hasattr(self, "embeddings_"):
+            raise ValueError(f"{type(self).__name__} is not fitted yet: call fit first")
+        if method == "train":
+            params = {k: v for k, v in self.get_params().items() if k not in ("model",)}
+            options = {**params, "model": self.model.name, **options}
+        return embed_new_nodes(self.embeddings_, self.model.coerce_data(data), method=method,
+                               **options)
 
     def fit_transform(self, data, **kwargs):
         """``fit`` then the primary table as a numpy array (row i = node id i)."""
