@@ -13,6 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Sequence
 
 
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    import os
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 class ThreadRunner:
     """``run(fn, jobs)`` calls ``fn(*job)`` for every job, at most ``num_threads``
     at a time, and returns the results in job order; the first exception is

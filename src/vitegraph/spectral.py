@@ -38,7 +38,7 @@ from typing import Optional
 import numpy as np
 from numba import njit
 
-from ._threads import ThreadRunner
+from ._threads import ThreadRunner, cpu_count
 from ._validate import check_float, check_int
 from .errors import ParameterError
 
@@ -361,11 +361,10 @@ def propagate(embeddings, graph, *, steps: int = 10, theta: float = 0.5, mu: flo
     training option does.  Parameters are ProNE's (see
     :mod:`vitegraph.spectral`); ``num_threads`` defaults to the CPU count.
     """
-    from .config.train import _cpu_count
     from .embeddings import Embeddings
     from .graph.convert import as_graph
     graph = as_graph(graph)
-    threads = _cpu_count() if num_threads is None else check_int(
+    threads = cpu_count() if num_threads is None else check_int(
         "propagate", "num_threads", num_threads, minimum=1)
     params = dict(steps=steps, theta=theta, mu=mu, orthogonal=orthogonal)
     if not isinstance(embeddings, Embeddings):

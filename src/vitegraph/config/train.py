@@ -207,9 +207,8 @@ def unknown_option_hint(cls, key: str) -> str:
 
 
 def _cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    from .._threads import cpu_count
+    return cpu_count()
 
 
 @dataclass(frozen=True)

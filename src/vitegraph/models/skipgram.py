@@ -256,7 +256,7 @@ class SkipGram(Model):
         ``vertex[u] . vertex[v]``)."""
         if not getattr(rc, "propagate", False):     # LargeVis has no such option
             return tables
-        from ..config.train import _cpu_count
+        from .._threads import cpu_count
         from ..spectral import propagate_matrix
         signal = tables["vertex"]
         context = tables.get("context")
@@ -264,7 +264,7 @@ class SkipGram(Model):
             signal = signal + context
         vertex = propagate_matrix(graph, signal, steps=rc.propagation_steps,
                                   theta=rc.propagation_theta, mu=rc.propagation_mu,
-                                  num_threads=_cpu_count())
+                                  num_threads=cpu_count())
         return {"vertex": vertex}
 
     def score(self, tables, heads, tails):

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.schema import AUTO, option
-from ..config.train import PROPAGATE_HELP, PropagationConfig, _cpu_count, model_field
+from .._threads import cpu_count
+from ..config.train import PROPAGATE_HELP, PropagationConfig, model_field
 from ..errors import ParameterError
 from ..graph import Graph
 from ..graph.convert import as_graph
@@ -79,7 +80,7 @@ class ProNEModel(DirectModel):
         if config.dim > info.num_nodes:
             raise ParameterError(config._owner, "dim", f"at most the number of nodes "
                                  f"({info.num_nodes})", config.dim)
-        threads = _cpu_count() if config.num_threads == AUTO else int(config.num_threads)
+        threads = cpu_count() if config.num_threads == AUTO else int(config.num_threads)
         return {"num_threads": threads}
 
     def memory_items(self, info: DataInfo, rc) -> list:
