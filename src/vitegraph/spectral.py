@@ -51,6 +51,58 @@ __all__ = ["propagate", "SparseOperator", "proximity_matrix", "factorize", "spec
 PROPAGATION_DEFAULTS = {"steps": 10, "theta": 0.5, "mu": 0.2}
 
 
+_BLAS = None
+
+
+def _one_blas_thread():
+    """A context in which BLAS/LAPACK run on one thread: the ``k x k``
+    eigenproblems here (k ~ 138) gain nothing from threads, and OpenBLAS's
+    spinning threads make them 10-20x slower when the CPUs are shared
+    (measured on 2 cores with another process busy)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+def _eigh(g: np.ndarray):
+    with _one_blas_thread():
+        return np.linalg.eigh(g)
+
+
+class _Rows:
+    """Products of tall ``n x k`` blocks split by rows over our own threads,
+    each chunk one single-threaded BLAS call (callers hold
+    :func:`_one_blas_thread`): as fast as threaded BLAS on a quiet machine,
+    and no spinning BLAS threads to fight a busy one."""
+
+    def __init__(self, runner: ThreadRunner):
+        self.runner = runner
+
+    def _chunks(self, n: int):
+        step = max(2048, -(-n // (4 * self.runner.num_threads)))
+        return [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+
+    def gram(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
+        """``x^T x`` in float64 (``exact``: each chunk in float64 too)."""
+        def part(lo, hi):
+            blk = x[lo:hi].astype(np.float64) if exact else x[lo:hi]
+            return (blk.T @ blk).astype(np.float64)
+        return sum(self.runner.run(part, self._chunks(x.shape[0])),
+                   np.zeros((x.shape[1], x.shape[1])))
+
+    def times(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """``x @ m`` (float32)."""
+        m = np.ascontiguousarray(m, dtype=np.float32)
+        out = np.empty((x.shape[0], m.shape[1]), dtype=np.float32)
+
+        def part(lo, hi):
+            np.matmul(x[lo:hi], m, out=out[lo:hi])
+        self.runner.run(part, self._chunks(x.shape[0]))
+        return out
+
+
 # ---------------------------------------------------------------- sparse products
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -154,25 +206,31 @@ def proximity_matrix(graph, negative_exponent: float = 0.75):
                          shape=(n, n))
 
 
-def orthogonalize(x: np.ndarray) -> np.ndarray:
+def orthogonalize(x: np.ndarray, num_threads: int = 1) -> np.ndarray:
     """ProNE's last step: ``U * sqrt(s)`` of the thin SVD ``x = U S V^T``,
     each row scaled to unit length (rows of zeros stay zero).  Computed from
     the ``d x d`` Gram matrix in float64 (``U sqrt(S) = x V / sqrt(S)``), one
     pass over ``x``."""
-    x = np.asarray(x, dtype=np.float32)
-    g = np.zeros((x.shape[1], x.shape[1]), dtype=np.float64)
-    step = max(1, (1 << 24) // max(1, x.shape[1]))
-    for lo in range(0, x.shape[0], step):
-        blk = x[lo:lo + step].astype(np.float64)
-        g += blk.T @ blk
-    s2, v = np.linalg.eigh(g)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    runner = ThreadRunner(num_threads, "vitegraph-dense")
+    try:
+        with _one_blas_thread():
+            rows = _Rows(runner)
+            out = _orthogonalized(x, rows)
+    finally:
+        runner.close()
+    return _unit_rows(out)
+
+
+def _orthogonalized(x: np.ndarray, rows: "_Rows") -> np.ndarray:
+    g = rows.gram(x, exact=True)
+    s2, v = _eigh(g)
     s2 = np.clip(s2[::-1], 0.0, None)
     v = v[:, ::-1]
     keep = s2 > s2[0] * 1e-12 if s2[0] > 0 else np.zeros_like(s2, dtype=bool)
     scale = np.zeros_like(s2)
     scale[keep] = s2[keep] ** -0.25           # 1 / sqrt(s), s = sqrt(s2)
-    out = x @ (v * scale).astype(np.float32)
-    return _unit_rows(out)
+    return rows.times(x, v * scale)
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -181,7 +239,7 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _orthonormal(y: np.ndarray) -> np.ndarray:
+def _orthonormal(y: np.ndarray, rows: "_Rows") -> np.ndarray:
     """An orthonormal basis of the column space of tall ``y``, as its columns
     (fewer than ``y``'s when ``y`` is rank-deficient), by the eigenvectors of
     the Gram matrix, twice (the second pass restores the orthogonality the
@@ -190,11 +248,11 @@ def _orthonormal(y: np.ndarray) -> np.ndarray:
     against 20 s on 2 cores)."""
     q = np.ascontiguousarray(y, dtype=np.float32)
     for _ in range(2):
-        lam, v = np.linalg.eigh((q.T @ q).astype(np.float64))
+        lam, v = _eigh(rows.gram(q))
         keep = lam > max(lam[-1], 0.0) * 1e-6 if lam.size else lam > 0
         if not keep.any():
             return q[:, :0]
-        q = q @ (v[:, keep] / np.sqrt(lam[keep])).astype(np.float32)
+        q = rows.times(q, v[:, keep] / np.sqrt(lam[keep]))
     return q
 
 
@@ -213,18 +271,20 @@ def randomized_svd(op: SparseOperator, op_t: SparseOperator, rank: int, *, n_ite
     k = min(n, rank + oversamples)
     rng = np.random.default_rng(seed)
     omega = rng.standard_normal((op_t.n, k), dtype=np.float32)
-    q = _orthonormal(op.apply(omega))
-    for _ in range(n_iter):
-        q = _orthonormal(op_t.apply(q))
-        q = _orthonormal(op.apply(q))
-    b_t = op_t.apply(q)                          # (q^T M)^T: n x k
-    # the SVD of B = q^T M through its k x k Gram matrix
-    s2, w = np.linalg.eigh((b_t.T @ b_t).astype(np.float64))
-    order = np.argsort(s2)[::-1][:rank]
-    s = np.zeros(rank)
-    s[:order.size] = np.sqrt(np.clip(s2[order], 0.0, None))
-    u = np.zeros((n, rank), dtype=np.float32)
-    u[:, :order.size] = q @ w[:, order].astype(np.float32)
+    rows = _Rows(op._runner)
+    with _one_blas_thread():
+        q = _orthonormal(op.apply(omega), rows)
+        for _ in range(n_iter):
+            q = _orthonormal(op_t.apply(q), rows)
+            q = _orthonormal(op.apply(q), rows)
+        b_t = op_t.apply(q)                          # (q^T M)^T: n x k
+        # the SVD of B = q^T M through its k x k Gram matrix
+        s2, w = _eigh(rows.gram(b_t))
+        order = np.argsort(s2)[::-1][:rank]
+        s = np.zeros(rank)
+        s[:order.size] = np.sqrt(np.clip(s2[order], 0.0, None))
+        u = np.zeros((n, rank), dtype=np.float32)
+        u[:, :order.size] = rows.times(q, w[:, order])
     return u, s
 
 
@@ -342,7 +402,7 @@ def propagate_matrix(graph, x: np.ndarray, *, steps: int = 10, theta: float = 0.
         adj.close()
     log.info("spectral propagation: %d steps, theta %g, mu %g on %d x %d in %.2f s",
              steps, theta, mu, x.shape[0], x.shape[1], time.perf_counter() - t0)
-    return orthogonalize(out) if orthogonal else out
+    return orthogonalize(out, num_threads) if orthogonal else out
 
 
 def propagate(embeddings, graph, *, steps: int = 10, theta: float = 0.5, mu: float = 0.2,
