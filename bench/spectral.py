@@ -170,7 +170,7 @@ def cmd_peer(args) -> None:
             sc = scores(x, labels, seed)
             pooled[name][0].append([s.micro_f1_runs for s in sc])
             pooled[name][1].append([s.macro_f1_runs for s in sc])
-    print(f"\nquality: seeds 0 and 1 x 10 splits; mean ± std of the mean (n = 20)\n")
+    print("\nquality: seeds 0 and 1 x 10 splits; mean ± std of the mean (n = 20)\n")
     print("| method | Micro-F1 10% | 50% | 90% | Macro-F1 10% | 50% | 90% |")
     print("|---|---|---|---|---|---|---|")
     for name, (mi, ma) in pooled.items():

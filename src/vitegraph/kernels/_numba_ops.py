@@ -70,6 +70,21 @@ def sigmoid_and_softplus(x):
 
 
 @njit(inline="always", fastmath=True, cache=True)
+def pair_gradient(vertex, context, h, r, positive, scale):
+    """``(g, loss)`` of the pair ``v = vertex[h]``, ``c = context[r]``: the
+    scaled gradient coefficient ``scale * (sigmoid(v.c) - label)`` and the
+    unweighted loss ``-log(sigmoid(+-v.c))`` (float32)."""
+    d = vertex.shape[1]
+    x = np.float32(0.0)
+    for k in range(d):
+        x += vertex[h, k] * context[r, k]
+    sig, tail = sigmoid_and_softplus(x)
+    if positive:
+        return scale * (sig - np.float32(1.0)), max(-x, np.float32(0.0)) + tail
+    return scale * sig, max(x, np.float32(0.0)) + tail
+
+
+@njit(inline="always", fastmath=True, cache=True)
 def sgd_pair(vertex, context, h, r, positive, scale, decay):
     """One SGD step on ``v = vertex[h]`` and ``c = context[r]``; returns the
     unweighted loss ``-log(sigmoid(+-v.c))`` (float32).
@@ -80,16 +95,7 @@ def sgd_pair(vertex, context, h, r, positive, scale, decay):
     add up (the gradient of ``x.x``), which is also what a scatter-add does.
     """
     d = vertex.shape[1]
-    x = np.float32(0.0)
-    for k in range(d):
-        x += vertex[h, k] * context[r, k]
-    sig, tail = sigmoid_and_softplus(x)
-    if positive:
-        g = scale * (sig - np.float32(1.0))
-        loss = max(-x, np.float32(0.0)) + tail
-    else:
-        g = scale * sig
-        loss = max(x, np.float32(0.0)) + tail
+    g, loss = pair_gradient(vertex, context, h, r, positive, scale)
     b = scale * decay
     for k in range(d):
         vk = vertex[h, k]

@@ -40,8 +40,8 @@ from ..errors import ParameterError
 from ..sampling.alias import alias_draw
 from .._validate import check_float, check_int
 from ._common import BlockStats, run_chunks
-from ._numba_ops import (prefetch_row, sgd_fused_one_negative, sgd_fused_two_samples,
-                         sgd_pair, sigmoid_and_softplus)
+from ._numba_ops import (pair_gradient, prefetch_row, sgd_fused_one_negative,
+                         sgd_fused_two_samples, sgd_pair)
 
 __all__ = ["train_block", "train_block_with_negatives", "train_block_masked",
            "draw_negatives"]
@@ -180,16 +180,7 @@ def _masked_pair(vertex, context, h, r, positive, scale, decay, write_v, write_c
     """:func:`sgd_pair` writing only the rows whose flag is set (a frozen
     row is read, never written); returns the loss."""
     d = vertex.shape[1]
-    x = np.float32(0.0)
-    for k in range(d):
-        x += vertex[h, k] * context[r, k]
-    sig, tail = sigmoid_and_softplus(x)
-    if positive:
-        g = scale * (sig - np.float32(1.0))
-        loss = max(-x, np.float32(0.0)) + tail
-    else:
-        g = scale * sig
-        loss = max(x, np.float32(0.0)) + tail
+    g, loss = pair_gradient(vertex, context, h, r, positive, scale)
     b = scale * decay
     for k in range(d):
         vk = vertex[h, k]

@@ -30,11 +30,10 @@ from ..config.schema import AUTO, option
 from ..config.train import PropagationConfig, TrainConfig, model_field
 from ..errors import ParameterError
 from ..graph import Graph
-from ..graph.convert import as_graph
 from ..sampling import WalkSampler, build_negative_tables, default_augmentation_step
 from .estimator import Estimator
 from .registry import register_model
-from .spec import HEAD, TAIL, DataInfo, Model, Problem, Table
+from .spec import HEAD, TAIL, DataInfo, GraphInput, Model, Problem, Table
 
 
 # ---------------------------------------------------------------- config sections
@@ -95,7 +94,7 @@ VERTEX = Table("vertex", HEAD, init="uniform")
 CONTEXT = Table("context", TAIL, init="zeros")
 
 
-class SkipGram(Model):
+class SkipGram(GraphInput, Model):
     """The shared spec: data is a :class:`~vitegraph.Graph`, one epoch is |E|
     positive pairs, pairs come from :class:`WalkSampler`, negatives from
     per-partition alias tables over the context rows."""
@@ -110,17 +109,6 @@ class SkipGram(Model):
     short_run_samples_per_row = 6400
     auto_samples_per_row = 12800
     pseudo_shuffle = False  # LINE: pairs of one walk spread over the pool (GraphVite)
-
-    def coerce_data(self, data):
-        return as_graph(data)
-
-    def check_data(self, data):
-        if not isinstance(data, Graph):
-            raise ParameterError("train", "graph", "a vitegraph.Graph (see vg.as_graph)",
-                                 type(data).__name__)
-        if data.num_stored_edges == 0:
-            raise ParameterError("train", "graph", "a graph with at least one edge", repr(data))
-        return data
 
     def describe(self, graph: Graph) -> DataInfo:
         return DataInfo(num_nodes=graph.num_nodes, epoch_size=graph.num_edges,

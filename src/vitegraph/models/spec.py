@@ -217,6 +217,25 @@ class Model:
         return tables
 
 
+class GraphInput:
+    """Mixin of models whose data is a :class:`~vitegraph.Graph` with at least
+    one edge (anything :func:`vitegraph.as_graph` accepts is converted)."""
+
+    def coerce_data(self, data):
+        from ..graph.convert import as_graph
+        return as_graph(data)
+
+    def check_data(self, data):
+        from ..errors import ParameterError
+        from ..graph import Graph
+        if not isinstance(data, Graph):
+            raise ParameterError("train", "graph", "a vitegraph.Graph (see vg.as_graph)",
+                                 type(data).__name__)
+        if data.num_stored_edges == 0:
+            raise ParameterError("train", "graph", "a graph with at least one edge", repr(data))
+        return data
+
+
 class DirectModel(Model):
     """A model solved in closed form from the data, without samples: no
     sampler, pools, kernels, episodes or checkpoints (a run takes seconds).

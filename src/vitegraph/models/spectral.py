@@ -29,10 +29,9 @@ from .._threads import cpu_count
 from ..config.train import PROPAGATE_HELP, PropagationConfig, model_field
 from ..errors import ParameterError
 from ..graph import Graph
-from ..graph.convert import as_graph
 from .estimator import Estimator
 from .registry import register_model
-from .spec import HEAD, DataInfo, DirectModel, Table
+from .spec import HEAD, DataInfo, DirectModel, GraphInput, Table
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +51,13 @@ class ProNEConfig(PropagationConfig):
                                  "count", minimum=1, allow_auto=True)
 
 
-class ProNEModel(DirectModel):
+class ProNEModel(GraphInput, DirectModel):
     name = "prone"
     title = "ProNE"
     summary = "spectral: sparse matrix factorisation + spectral propagation (no samples)"
     Config = ProNEConfig
     primary = "vertex"
     table_specs = (Table("vertex", HEAD),)
-
-    def coerce_data(self, data):
-        return as_graph(data)
-
-    def check_data(self, data):
-        if not isinstance(data, Graph):
-            raise ParameterError("train", "graph", "a vitegraph.Graph (see vg.as_graph)",
-                                 type(data).__name__)
-        if data.num_stored_edges == 0:
-            raise ParameterError("train", "graph", "a graph with at least one edge", repr(data))
-        return data
 
     def describe(self, graph: Graph) -> DataInfo:
         return DataInfo(num_nodes=graph.num_nodes, epoch_size=graph.num_edges,
