@@ -3,7 +3,7 @@
 import pytest
 
 from vitegraph.errors import ParameterError
-from vitegraph.partition.placement import HEAD_SIDE, TAIL_SIDE, placement_plan
+from vitegraph.partition.placement import HEAD_SIDE, TAIL_SIDE, column_owner, placement_plan
 from vitegraph.partition.schedule import orthogonal_rounds, shared_rounds
 
 
@@ -21,7 +21,8 @@ def replay(plan):
                 assert holder[pending.side][pending.partition] == pending.src
                 holder[pending.side][pending.partition] = pending.dst
                 pending = next(moves, None)
-            for w, (i, j) in enumerate(r):
+            for pos, (i, j) in enumerate(r):
+                w = plan.rank_of(pos, (i, j))
                 assert holder[HEAD_SIDE][i] == w
                 assert holder[HEAD_SIDE if plan.shared else TAIL_SIDE][j] == w
     assert pending is None
@@ -63,3 +64,12 @@ def test_a_schedule_that_is_not_orthogonal_is_refused():
 def test_bytes_follow_the_counts():
     plan = placement_plan(orthogonal_rounds(4, 2), 2)
     assert plan.bytes_moved(1000, 512) == plan.count() * 1000 * 512
+
+
+@pytest.mark.parametrize("P,W", [(2, 2), (4, 2), (4, 4), (8, 2)])
+def test_the_executors_column_rule(P, W):
+    plan = placement_plan(orthogonal_rounds(P, P), W, owner=column_owner(W), passes=2)
+    replay(plan)
+    assert plan.count(TAIL_SIDE) == 0
+    # every block but the very first of each head partition needs its head moved
+    assert plan.count(HEAD_SIDE) == 2 * P * P - P

@@ -75,3 +75,8 @@ class DivergenceError(VitegraphError):
 
 class CheckpointError(VitegraphError):
     """A checkpoint is missing, corrupt, or does not match the run it resumes."""
+
+
+class DistributedError(VitegraphError):
+    """A run on several processes failed: a rank stopped, did not answer within
+    the timeout, or disagrees with the others on the config or the data."""

@@ -1,7 +1,7 @@
 """One run of a YAML config: load the graph, train, evaluate, write the results.
 
 Outputs (in ``output.dir``), each written to a temporary sibling and renamed,
-so every file is complete or absent:
+so every file is complete or absent (on several processes, by rank 0 only):
 
 - ``embeddings.npz`` (vertex and context tables, node names, metadata);
 - ``embeddings.w2v`` (word2vec text format) when ``output.word2vec``;
@@ -172,6 +172,9 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False, restart: bool
     t1 = time.perf_counter()
     result = train(train_graph, tc, checkpoint=ckpt, resume=resume)
     t_train = time.perf_counter() - t1
+    from .solver.distributed import is_main_process
+    if not is_main_process():      # several processes: rank 0 evaluates and writes
+        return {"main": False, "scores": None}
     emb = result.embeddings()
 
     scores = None

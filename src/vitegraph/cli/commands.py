@@ -82,6 +82,8 @@ def _run(args, cfg) -> int:
         args._checkpoint = os.path.join(cfg.output.dir, "checkpoint.npz")
     results = run(cfg, data_dir=args.data_dir, resume=args.resume, restart=args.restart,
                   progress=False if args.quiet else None)
+    if not results.get("main", True):
+        return 0                    # another rank of a run on several processes
     _print_scores(results)
     print(f"results in {cfg.output.dir}/ (embeddings.npz, results.json, config.yaml)")
     return 0
@@ -305,6 +307,9 @@ def cmd_embed(args) -> int:
     args._checkpoint = ckpt
     result = train(g, cfg, checkpoint=ckpt, resume=args.resume, init=init,
                    freeze_existing=args.freeze_existing)
+    from ..solver.distributed import is_main_process
+    if not is_main_process():
+        return 0                    # several processes: rank 0 writes
     st = result.stats
     if result.model.direct:
         print(f"solved {result.model.title} in {st.seconds:.1f} s (no training samples)")

@@ -116,7 +116,8 @@ class TrainConfig(ModelConfig):
                              "lr_floor * learning_rate", minimum=0, maximum=1)
     num_partitions: object = option(AUTO, "int", "P: rows are split into P partitions and "
                                     "samples into P x P blocks, trained in rounds of blocks "
-                                    "that share no partition; auto = 1", minimum=1,
+                                    "that share no partition; auto = 1 (on several "
+                                    "processes: one per process)", minimum=1,
                                     allow_auto=True)
     num_workers: object = option(AUTO, "int", "training threads on the CPU (numba), or "
                                  "devices (torch); auto = CPU count, or 1 device",
@@ -157,6 +158,9 @@ class TrainConfig(ModelConfig):
                                   "when table_storage is a folder; auto = half the "
                                   "memory_budget (or of the memory available)", minimum=1,
                                   allow_auto=True)
+    dist_timeout: float = option(600.0, "float", "seconds a process of a run on several "
+                                 "processes (torchrun) waits for the others before it stops "
+                                 "with an error", minimum=0, exclusive_minimum=True)
     batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend "
                              "only)", minimum=1)
 
@@ -255,7 +259,10 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
                                  "backends (tables in a folder page through the numba "
                                  "backend; set backend: numba)", c.table_storage)
         table_memory = resolve_table_memory(c)
-    parts = 1 if c.num_partitions == AUTO else c.num_partitions
+    from ..solver.distributed import world_size_from_env
+    world = world_size_from_env()
+    # several processes: a partition per process (their context partitions stay put)
+    parts = world if c.num_partitions == AUTO else c.num_partitions
     if c.num_partitions == AUTO and table_memory is not None:
         parts = partitions_for_memory(model.tables(c), c, info, table_memory)
     if parts > info.num_nodes:
@@ -263,7 +270,10 @@ def resolve(config: TrainConfig, info, model=None) -> ResolvedConfig:
                              f"({info.num_nodes})", parts)
     shared = model.shares_rows(c)
     width = max(1, parts // 2) if shared else parts   # blocks per round (see partition.schedule)
-    if c.threads_per_block == AUTO and table_memory is not None:
+    if c.threads_per_block == AUTO and world > 1:
+        # a process trains its blocks one at a time, on all its threads
+        per_block = workers
+    elif c.threads_per_block == AUTO and table_memory is not None:
         # tables paged from a folder: one block at a time on every thread, so
         # that only its partitions are pinned and the rest of table_memory
         # keeps partitions the next blocks reuse

@@ -59,6 +59,7 @@ class PlacementPlan:
     rounds: list
     passes: int
     initial: dict
+    rank_of: object = None              # (position, block) -> rank
     moves: list = field(default_factory=list)
     max_held: list = field(default_factory=list)
     idle: list = field(default_factory=list)
@@ -73,17 +74,25 @@ class PlacementPlan:
         return self.count(side) * rows_per_partition * row_bytes
 
 
-def placement_plan(rounds, num_ranks: int, *, shared: bool = False,
-                   passes: int = 1) -> PlacementPlan:
+def column_owner(num_ranks: int):
+    """The owner rule of :class:`~vitegraph.solver.distributed.DistributedExecutor`:
+    block (i, j) runs on rank ``j mod W`` (rounds of P blocks, several per rank)."""
+    return lambda position, block: block[1] % num_ranks
+
+
+def placement_plan(rounds, num_ranks: int, *, shared: bool = False, passes: int = 1,
+                   owner=None) -> PlacementPlan:
     """The transfers that give every rank its block's partitions before each
-    round of ``rounds`` (round r, position w = rank w's block), repeated for
+    round of ``rounds`` (round r, position w = rank w's block; or
+    ``owner(position, block)``, e.g. :func:`column_owner`), repeated for
     ``passes`` passes.  ``shared``: head and tail index one table (first-order
     LINE, knowledge-graph entities), so a block (i, j) needs partitions i and j
     of that table.  Raises ``ValueError`` if a round asks for one partition on
     two ranks (the schedule is not orthogonal)."""
     if isinstance(num_ranks, bool) or not isinstance(num_ranks, int) or num_ranks < 1:
         raise ParameterError("placement_plan", "num_ranks", "a positive int", num_ranks)
-    if any(len(r) > num_ranks for r in rounds):
+    rank_of = owner or (lambda position, block: position)
+    if owner is None and any(len(r) > num_ranks for r in rounds):
         raise ParameterError("placement_plan", "rounds", f"rounds of at most {num_ranks} "
                              "blocks (one per rank)", max(len(r) for r in rounds))
     P = 1 + max(max(i, j) for r in rounds for i, j in r)
@@ -96,22 +105,25 @@ def placement_plan(rounds, num_ranks: int, *, shared: bool = False,
     # there: no transfer), or on rank p mod W when no block of the pass uses it
     holder = {s: [None] * P for s in sides}
     for r in rounds:
-        for w, block in enumerate(r):
+        for pos, block in enumerate(r):
             for k, p in enumerate(block):
                 s = side_of(k)
                 if holder[s][p] is None:
-                    holder[s][p] = w
+                    holder[s][p] = rank_of(pos, block)
     for s in sides:
         holder[s] = [p % num_ranks if h is None else h for p, h in enumerate(holder[s])]
     plan = PlacementPlan(P, num_ranks, shared, rounds, passes,
-                         {s: list(holder[s]) for s in sides})
+                         {s: list(holder[s]) for s in sides}, rank_of=rank_of)
     held = [sum(1 for s in sides for h in holder[s] if h == w) for w in range(num_ranks)]
     plan.max_held = list(held)
     plan.idle = [0] * num_ranks
     for pass_no in range(passes):
         for r_no, r in enumerate(rounds):
             wanted = {}
-            for w, block in enumerate(r):
+            busy = set()
+            for pos, block in enumerate(r):
+                w = rank_of(pos, block)
+                busy.add(w)
                 for k, p in enumerate(block):
                     key = (side_of(k), p)
                     if wanted.setdefault(key, w) != w:
@@ -126,6 +138,6 @@ def placement_plan(rounds, num_ranks: int, *, shared: bool = False,
                     held[w] += 1
             for w in range(num_ranks):
                 plan.max_held[w] = max(plan.max_held[w], held[w])
-                if w >= len(r):
+                if w not in busy:
                     plan.idle[w] += 1
     return plan

@@ -58,7 +58,10 @@ class TrainStats:
     worker_busy_seconds: list = field(default_factory=list)  # per worker, inside kernels
     partition_loads: int = 0
     partition_evictions: int = 0
-    partition_transfers: int = 0      # device to device (several devices)
+    partition_transfers: int = 0      # device to device, or rank to rank
+    bytes_sent: int = 0               # several processes: partitions this rank sent ...
+    bytes_received: int = 0           # ... and received
+    transfer_seconds: float = 0.0     # time in those transfers (and the ownership checks)
     bytes_paged_in: int = 0           # tables in a folder: partitions read ...
     bytes_paged_out: int = 0          # ... and written back
     paging_seconds: float = 0.0       # time in those reads and writes
@@ -302,6 +305,9 @@ class Coordinator:
             stats.partition_loads = counters.get("partition_loads", 0)
             stats.partition_evictions = counters.get("partition_evictions", 0)
             stats.partition_transfers = counters.get("partition_transfers", 0)
+            stats.bytes_sent = counters.get("bytes_sent", 0)
+            stats.bytes_received = counters.get("bytes_received", 0)
+            stats.transfer_seconds = counters.get("transfer_seconds", 0.0)
             stats.bytes_paged_in = counters.get("bytes_paged_in", 0)
             stats.bytes_paged_out = counters.get("bytes_paged_out", 0)
             stats.paging_seconds = counters.get("paging_seconds", 0.0)

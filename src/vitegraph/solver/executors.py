@@ -19,8 +19,8 @@ block's random stream is its own).
   do; a :class:`DeviceStore` keeps the partitions on the devices (all of them,
   or as many as ``device_memory`` allows) and moves them between devices.
 
-Several processes (torch.distributed) are further executors of the same interface: ``train_episode(pool, rounds)``,
-``tables()``, ``counters``, ``close()``.
+Several processes (torch.distributed): :class:`~vitegraph.solver.distributed.DistributedExecutor`,
+the same interface: ``train_episode(pool, rounds)``, ``tables()``, ``counters``, ``close()``.
 """
 
 from __future__ import annotations
@@ -464,11 +464,17 @@ def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
 
 
 def make_executor(rc, model, layout, tables: dict, constants: dict,
-                  files: Optional[dict] = None) -> Executor:
+                  files: Optional[dict] = None, ranks=None) -> Executor:
     """The executor for the resolved config's backend; ``files``: the
-    partitioned tables kept in files (``table_storage`` a folder)."""
+    partitioned tables kept in files (``table_storage`` a folder); ``ranks``:
+    the process group of a run on several processes."""
     from .store import DeviceStore, HostStore
     kernel = model.kernel(rc.backend, rc)
+    if ranks is not None:
+        from .distributed import DistributedExecutor
+        return DistributedExecutor(HostStore(layout, tables, constants), kernel,
+                                   num_workers=rc.num_workers,
+                                   threads_per_block=rc.threads_per_block, ranks=ranks)
     if files:
         from .paged import PagedStore
         store = PagedStore(layout, tables, constants, files, rc.table_memory)

@@ -236,6 +236,17 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     rc = resolve(config, info, model)
     if warm is not None:
         warm.check_run(rc)
+    ranks = None
+    from .distributed import world_size_from_env
+    if world_size_from_env() > 1:
+        from .distributed import check_supported, process_group
+        ranks = process_group(rc.dist_timeout)
+        check_supported(model, rc, ranks)
+        ranks.check_same({"config": {k: v for k, v in rc.to_dict().items()
+                                     if k != "progress"},
+                          "data": info.fingerprint})
+        log.info("rank %d of %d: blocks of context partitions j = %d mod %d", ranks.rank,
+                 ranks.world, ranks.rank, ranks.world)
     check_memory(model, rc, info)   # before anything large is allocated
 
     # -- episodes, partitions, schedule, sampler
@@ -306,6 +317,8 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     save = None
     if checkpoint is not None:
         def save(current, episodes_done, part):
+            if ranks is not None and ranks.rank != 0:
+                return          # every rank gathered the tables; rank 0 writes them
             samples = episodes_done * plan.episode_size + (part.samples if part else 0)
             save_checkpoint(checkpoint, Checkpoint(
                 current, episodes_done, samples, cfg_dict, info.fingerprint,
@@ -314,7 +327,7 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
                 part.loss if part else 0.0, part.samples if part else 0))
 
     try:
-        executor = make_executor(rc, model, layout, tables, problem.constants, files)
+        executor = make_executor(rc, model, layout, tables, problem.constants, files, ranks)
         del tables
         stats.setup_seconds = time.perf_counter() - t_start
         log.info("setup %.1f s (tables %s, sampler and pools ready)", stats.setup_seconds,
@@ -322,7 +335,8 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
         coordinator = Coordinator(executor=executor, fill=fill, pools=pools, rounds=rounds,
                                   plan=plan, lr=lr, seed=rc.seed, stats=stats,
                                   passes=rc.passes, save=save,
-                                  checkpoint_every=checkpoint_every, progress=rc.progress)
+                                  checkpoint_every=checkpoint_every,
+                                  progress=rc.progress and (ranks is None or ranks.rank == 0))
         tables = coordinator.run(start_episode, partial)   # closes the executor
     finally:
         problem.close()

@@ -1,0 +1,288 @@
+"""Several processes (torch.distributed): ranks own partitions, blocks run
+where their context partition lives, vertex partitions travel rank to rank.
+
+Launched the standard way, ``torchrun --nproc-per-node W -m vitegraph run
+config.yaml`` (``--nnodes`` for several machines): :func:`process_group`
+finds ``WORLD_SIZE`` in the environment and joins the group (gloo; one
+process stays the default and needs none of this).
+
+The schedule is the serial engine's (:func:`orthogonal_rounds` with P
+blocks per round), so the result is bitwise that of the serial run with one
+thread per block: every rank fills the same pools (the same seeds and
+sampler threads; :meth:`Ranks.check_same` refuses ranks that disagree on the
+config or the data), and block (i, j) is trained by rank ``j mod W``, the
+owner of context partition j, which therefore never moves.  Before each
+round the vertex partition i of each block goes to that rank from the rank
+that trained it last (point-to-point ``isend``/``irecv``, as
+:mod:`vitegraph.partition.placement` plans; ``placement_plan`` gives the
+counts of a whole run).  Each rank tracks the partitions it physically holds
+(added on receipt, dropped on sending); after every round's transfers an
+all-reduce checks that each vertex partition is held by exactly one rank, and
+a rank checks it holds both partitions of a block before training it.  At
+the end of an episode the per-block sample counts of all ranks are summed
+and must equal the pool's: every positive sample trained exactly once.
+
+:meth:`DistributedExecutor.tables` brings every rank up to date (each
+partition broadcast from its holder), for checkpoints (written by rank 0)
+and the result (every rank returns the same tables).  A stop request
+(Ctrl-C, which torchrun forwards to every rank) is agreed on at round
+boundaries.  Every collective has the group's timeout (``dist_timeout``): a
+rank that dies or hangs makes the others fail with
+:class:`~vitegraph.errors.DistributedError` within it.
+
+Not yet: tables sharded in memory (each rank keeps full-size arrays, of which
+only the partitions it holds are current), routing a 1/W share of the
+sampling, shared-row and global tables (first-order LINE, knowledge graphs),
+and the NCCL / GPU path.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import os
+import time
+from typing import Optional
+
+import numpy as np
+
+from ..errors import DistributedError, ParameterError
+from ..models.spec import GLOBAL, HEAD, TAIL
+from .executors import EpisodeResult, NumbaExecutor
+
+log = logging.getLogger(__name__)
+
+
+def world_size_from_env() -> int:
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        raise ParameterError("train", "WORLD_SIZE", "an int (set by torchrun)",
+                             os.environ.get("WORLD_SIZE")) from None
+
+
+def is_main_process() -> bool:
+    """True unless this is a rank other than 0 of a run on several processes
+    (the one that writes outputs and prints)."""
+    return world_size_from_env() <= 1 or os.environ.get("RANK", "0") == "0"
+
+
+class Ranks:
+    """The process group of a run: ``rank``, ``world``, ``timeout`` seconds."""
+
+    def __init__(self, dist, rank: int, world: int, timeout: float):
+        self.dist = dist
+        self.rank = rank
+        self.world = world
+        self.timeout = timeout
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RuntimeError as exc:       # gloo: a peer closed, or the timeout passed
+            raise DistributedError(
+                f"rank {self.rank} of {self.world}: {what} failed ({str(exc).splitlines()[0]}); "
+                f"another rank stopped or did not answer within {self.timeout:g} s "
+                "(dist_timeout)") from None
+
+    def all_sum(self, a: np.ndarray, what: str) -> np.ndarray:
+        import torch
+        t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
+        self._call(what, self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM)
+        return t.numpy()
+
+    def any(self, flag: bool, what: str) -> bool:
+        return bool(self.all_sum(np.array([1.0 if flag else 0.0]), what)[0] > 0)
+
+    def check_same(self, facts: dict) -> None:
+        """Raise unless every rank passes the same ``facts`` (config, data)."""
+        text = json.dumps(facts, sort_keys=True, default=str)
+        mine = {k: hashlib.sha256(json.dumps(v, sort_keys=True, default=str).encode())
+                .hexdigest() for k, v in facts.items()}
+        objs = [None] * self.world
+        self._call("comparing the ranks' configs", self.dist.all_gather_object, objs,
+                   (hashlib.sha256(text.encode()).hexdigest(), mine, facts))
+        if len({o[0] for o in objs}) == 1:
+            return
+        for k in sorted(facts):
+            if len({o[1].get(k) for o in objs}) > 1:
+                raise DistributedError(f"the ranks disagree on {k}: " + "; ".join(
+                    f"rank {r}: {o[2].get(k)!r}" for r, o in enumerate(objs)) +
+                    " (every rank must run the same config on the same data)")
+        raise DistributedError("the ranks disagree on their config or data")
+
+
+def process_group(timeout: float) -> Optional[Ranks]:
+    """The run's process group when launched with ``WORLD_SIZE`` > 1 (joined
+    here with gloo if the launcher did not), else None."""
+    if world_size_from_env() <= 1:
+        return None
+    try:
+        import torch.distributed as dist
+    except ImportError:
+        raise ParameterError("train", "WORLD_SIZE", "1 when torch is not installed "
+                             "(pip install 'vitegraph[torch]')", os.environ["WORLD_SIZE"]) \
+            from None
+    if not dist.is_initialized():
+        try:
+            dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout))
+        except (RuntimeError, ValueError) as exc:
+            raise DistributedError(f"cannot join the process group: {exc} (launch with "
+                                   "torchrun, which sets RANK, WORLD_SIZE, MASTER_ADDR and "
+                                   "MASTER_PORT)") from None
+    return Ranks(dist, dist.get_rank(), dist.get_world_size(), timeout)
+
+
+def check_supported(model, rc, ranks: Ranks) -> None:
+    owner = rc.config._owner
+    if rc.backend != "numba":
+        raise ParameterError(owner, "backend", "numba when training on several processes "
+                             "(the GPU path is not distributed yet)", rc.backend)
+    if rc.table_storage != "memory":
+        raise ParameterError(owner, "table_storage", "memory when training on several "
+                             "processes", rc.table_storage)
+    specs = model.tables(rc.config)
+    if rc.shared_rows or any(t.role == GLOBAL for t in specs):
+        raise ParameterError(owner, "model", "a model with separate vertex and context tables "
+                             "when training on several processes (shared-row and global "
+                             "tables, such as first-order LINE's and the knowledge-graph "
+                             "models', are not distributed yet)", rc.config.model)
+    if rc.num_partitions < ranks.world:
+        raise ParameterError(owner, "num_partitions", f"at least the number of processes "
+                             f"({ranks.world})", rc.num_partitions)
+
+
+class DistributedExecutor(NumbaExecutor):
+    """A :class:`NumbaExecutor` for this rank's blocks; see the module docstring."""
+
+    def __init__(self, store, kernel, *, num_workers: int, threads_per_block: int,
+                 ranks: Ranks):
+        super().__init__(store, kernel, num_workers=num_workers,
+                         threads_per_block=threads_per_block)
+        self.ranks = ranks
+        lay = store.layout
+        self.P = lay.num_partitions
+        self._arrays = store.tables()
+        self._heads = [t.name for t in lay.storage if t.role == HEAD]
+        self._tails = [t.name for t in lay.storage if t.role == TAIL]
+        W, me = ranks.world, ranks.rank
+        # vertex partition i starts on rank i mod W (every rank holds the same
+        # initial tables, so any start is right); context partition j lives on
+        # rank j mod W for good
+        self.holder = [i % W for i in range(self.P)]
+        self.held = {i for i in range(self.P) if i % W == me}
+        self.stats = {"partition_transfers": 0, "bytes_sent": 0, "bytes_received": 0,
+                      "transfer_seconds": 0.0, "ownership_checks": 0}
+
+    def owner(self, j: int) -> int:
+        return j % self.ranks.world
+
+    def _views(self, names, p):
+        rows = self.store.layout.rows(p)
+        return [self._arrays[n][rows] for n in names]
+
+    def _move_heads(self, tasks) -> None:
+        """Send each block's vertex partition to the rank that trains it."""
+        import torch
+        me = self.ranks.rank
+        dist = self.ranks.dist
+        t0 = time.perf_counter()
+        ops, received = [], []
+        for t in tasks:
+            dst, src = self.owner(t.j), self.holder[t.i]
+            if src == dst:
+                continue
+            self.holder[t.i] = dst
+            self.stats["partition_transfers"] += 1
+            for view in self._views(self._heads, t.i):
+                if me == src:
+                    ops.append((dist.isend, torch.from_numpy(view), dst))
+                    self.stats["bytes_sent"] += view.nbytes
+                elif me == dst:
+                    ops.append((dist.irecv, torch.from_numpy(view), src))
+                    self.stats["bytes_received"] += view.nbytes
+            if me == src:
+                self.held.discard(t.i)
+            elif me == dst:
+                received.append(t.i)
+        reqs = [self.ranks._call("moving vertex partitions", fn, tensor, peer)
+                for fn, tensor, peer in ops]
+        for r in reqs:
+            self.ranks._call("moving vertex partitions", r.wait)
+        self.held.update(received)
+        self.stats["transfer_seconds"] += time.perf_counter() - t0
+        # each vertex partition on exactly one rank
+        mine = np.zeros(self.P)
+        mine[list(self.held)] = 1
+        total = self.ranks.all_sum(mine, "checking partition ownership")
+        self.stats["ownership_checks"] += 1
+        if not np.all(total == 1):
+            bad = int(np.flatnonzero(total != 1)[0])
+            raise DistributedError(f"vertex partition {bad} is held by {int(total[bad])} "
+                                   "ranks (the transfers went wrong)")
+
+    def train_episode(self, pool, rounds, *, skip=frozenset(), lanes=None, should_stop=None,
+                      on_task=None):
+        me = self.ranks.rank
+        self.store.begin_episode(lanes)
+        flat = [t for r in rounds for t in r]
+        results: list = [None] * len(flat)
+        counts = np.zeros((self.P, self.P))
+        expected = np.zeros((self.P, self.P))
+        k = 0
+        stopped = False
+        for r in rounds:
+            if self.ranks.any(bool(should_stop and should_stop()), "agreeing on a stop"):
+                stopped = True
+                break
+            self._move_heads(r)
+            for t in r:
+                if k not in skip:
+                    expected[t.i, t.j] += t.hi - t.lo
+                    if self.owner(t.j) == me:
+                        if t.i not in self.held:
+                            raise DistributedError(f"rank {me} was given block ({t.i}, {t.j}) "
+                                                   f"without vertex partition {t.i}")
+                        st = self._train_block(pool, t)
+                        results[k] = st
+                        counts[t.i, t.j] += st.num_samples
+                        if on_task is not None:
+                            on_task(st.num_samples)
+                k += 1
+        # the other ranks' tasks count as trained here (their results are summed below)
+        done_upto = k
+        loss = sum(float(st.loss) for st in results if st is not None)
+        summed = self.ranks.all_sum(np.concatenate([[loss], counts.ravel()]),
+                                    "summing the episode's losses and counts")
+        loss, counts = float(summed[0]), summed[1:].reshape(self.P, self.P)
+        if not stopped and not np.array_equal(counts, expected):
+            i, j = np.argwhere(counts != expected)[0]
+            raise DistributedError(f"block ({i}, {j}) trained {int(counts[i, j])} samples, "
+                                   f"the pool holds {int(expected[i, j])}")
+        count = int(counts.sum())
+        if stopped:
+            return EpisodeResult(loss, count, sorted(set(range(done_upto)) | set(skip)))
+        self.store.end_episode()
+        return EpisodeResult(loss, count)
+
+    def tables(self):
+        """Every rank brought up to date: each partition broadcast from the
+        rank holding it (vertex) or owning it (context)."""
+        import torch
+        dist = self.ranks.dist
+        for p in range(self.P):
+            for names, src in ((self._heads, self.holder[p]), (self._tails, self.owner(p))):
+                for view in self._views(names, p):
+                    t = torch.from_numpy(view)
+                    self.ranks._call("gathering the tables", dist.broadcast, t, src)
+        return super().tables()
+
+    def sample_rows(self, k: int, seed: int) -> dict:
+        # the rows this rank holds are current; a NaN anywhere shows up on its holder
+        return super().sample_rows(k, seed)
+
+    @property
+    def counters(self):
+        return {**super().counters, **self.stats}

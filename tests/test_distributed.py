@@ -1,0 +1,163 @@
+"""Training on several processes (gloo on localhost): bitwise the serial run."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vitegraph as vg
+from vitegraph.datasets.synthetic import planted_partition
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+WORKER = Path(__file__).with_name("dist_worker.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(world, tmp_path, options, timeout=240, env_extra=None):
+    """Run ``world`` ranks; returns [(returncode, stderr, result or None)]."""
+    port = free_port()
+    procs = []
+    for rank in range(world):
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), NUMBA_NUM_THREADS="1",
+                   OMP_NUM_THREADS="1", **(env_extra or {}))
+        out = tmp_path / f"rank{rank}.npz"
+        procs.append((out, subprocess.Popen(
+            [sys.executable, str(WORKER), str(out), json.dumps(options)], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+    results = []
+    deadline = time.monotonic() + timeout
+    for out, p in procs:
+        try:
+            _, err = p.communicate(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        res = None
+        if p.returncode == 0:
+            z = np.load(out)
+            res = {"vertex": z["vertex"], "context": z["context"],
+                   **json.loads(str(z["stats"]))}
+        results.append((p.returncode, err, res))
+    return results
+
+
+BASE = dict(dim=16, num_epoch=40, num_workers=1, threads_per_block=1, num_sampler_threads=2,
+            seed=3)
+
+
+@pytest.fixture(scope="module")
+def serial():
+    g, _ = planted_partition(600, 4, seed=0)
+    return {P: vg.train(g, "deepwalk", progress=False, num_partitions=P, **BASE)
+            for P in (2, 4)}
+
+
+@pytest.mark.parametrize("world,P", [(2, 2), (2, 4), (4, 4)])
+def test_ranks_give_bitwise_the_serial_tables(world, P, tmp_path, serial):
+    runs = launch(world, tmp_path, dict(BASE, num_partitions=P))
+    for rc, err, _ in runs:
+        assert rc == 0, err[-3000:]
+    ref = serial[P]
+    for _, _, res in runs:                    # every rank returns the whole result
+        np.testing.assert_array_equal(res["vertex"], ref["vertex"])
+        np.testing.assert_array_equal(res["context"], ref["context"])
+        assert res["samples"] == ref.stats.samples
+    # the transfers are those the placement plan predicts, and every byte sent
+    # was received
+    from vitegraph.partition.placement import column_owner, placement_plan
+    from vitegraph.partition.schedule import orthogonal_rounds
+    res = runs[0][2]
+    plan = placement_plan(orthogonal_rounds(P, P), world, owner=column_owner(world),
+                          passes=res["episodes"] * res["passes"])
+    assert res["transfers"] == plan.count()
+    rows = ref["vertex"].shape[0] / P
+    received = sum(r["received"] for _, _, r in runs)
+    assert received == sum(r["sent"] for _, _, r in runs)
+    assert received == pytest.approx(plan.count() * rows * 16 * 4, rel=0.05)
+
+
+def test_a_killed_rank_stops_the_others_with_a_clear_error(tmp_path):
+    t0 = time.monotonic()
+    runs = launch(2, tmp_path, dict(BASE, num_partitions=2, die_at_episode=3,
+                                    dist_timeout=20))
+    assert runs[1][0] == 3                     # the killed rank
+    rc, err, _ = runs[0]
+    assert rc != 0 and "DistributedError" in err and "another rank stopped" in err, err[-2000:]
+    assert time.monotonic() - t0 < 120
+
+
+def test_a_hung_rank_stops_the_others_within_the_timeout(tmp_path):
+    t0 = time.monotonic()
+    port = free_port()
+    procs = []
+    for rank in range(2):
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port), NUMBA_NUM_THREADS="1")
+        procs.append(subprocess.Popen(
+            [sys.executable, str(WORKER), str(tmp_path / f"r{rank}.npz"),
+             json.dumps(dict(BASE, num_partitions=2, hang_at_episode=2, dist_timeout=5))],
+            env=env, stderr=subprocess.PIPE, text=True))
+    try:
+        err = procs[0].communicate(timeout=90)[1]
+        waited = time.monotonic() - t0
+    finally:
+        procs[1].kill()
+        procs[1].communicate()
+    assert procs[0].returncode != 0
+    assert "DistributedError" in err and "within 5 s" in err, err[-2000:]
+    assert waited < 60
+
+
+def test_resume_with_the_same_world_size(tmp_path, serial):
+    ck = str(tmp_path / "ck.npz")
+    opts = dict(BASE, num_partitions=2, checkpoint=ck, checkpoint_every=0)
+    first = launch(2, tmp_path, dict(opts, die_at_episode=2, dist_timeout=20))
+    assert first[1][0] == 3 and first[0][0] != 0
+    from vitegraph.solver.checkpoint import checkpoint_summary
+    assert "(2 episodes, 50% done)" in checkpoint_summary(ck)
+    runs = launch(2, tmp_path, dict(opts, resume=True))
+    for rc, err, _ in runs:
+        assert rc == 0, err[-3000:]
+    for _, _, res in runs:
+        np.testing.assert_array_equal(res["vertex"], serial[2]["vertex"])
+        np.testing.assert_array_equal(res["context"], serial[2]["context"])
+        assert res["episodes"] == 2            # the two after the checkpoint
+
+
+def test_a_distributed_checkpoint_resumes_in_one_process(tmp_path, serial):
+    # the schedule is the serial one, so the world size may even change
+    ck = str(tmp_path / "ck.npz")
+    opts = dict(BASE, num_partitions=2, checkpoint=ck, checkpoint_every=0)
+    first = launch(2, tmp_path, dict(opts, die_at_episode=3, dist_timeout=20))
+    assert first[1][0] == 3
+    g, _ = planted_partition(600, 4, seed=0)
+    opts.pop("checkpoint")
+    r = vg.train(g, "deepwalk", progress=False, checkpoint=ck, resume=True, **opts)
+    np.testing.assert_array_equal(r["vertex"], serial[2]["vertex"])
+
+
+def test_config_mismatch_between_ranks_is_refused(tmp_path):
+    port = free_port()
+    procs = []
+    for rank, dim in ((0, 16), (1, 8)):
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port), NUMBA_NUM_THREADS="1")
+        procs.append(subprocess.Popen(
+            [sys.executable, str(WORKER), str(tmp_path / f"r{rank}.npz"),
+             json.dumps(dict(BASE, dim=dim, num_partitions=2))], env=env,
+            stderr=subprocess.PIPE, text=True))
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode != 0 for p in procs)
+    assert any("the ranks disagree on config" in e for e in errs), errs[0][-2000:]
