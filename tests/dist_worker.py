@@ -42,7 +42,9 @@ def main():
                                         "received": st.bytes_received,
                                         "transfers": st.partition_transfers,
                                         "episodes": st.episodes,
-                                        "passes": r.config.passes})))
+                                        "passes": r.config.passes,
+                                        "pairs_sent": st.pairs_sent,
+                                        "pairs_received": st.pairs_received})))
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def launch(world, tmp_path, options, timeout=240, env_extra=None):
     return results
 
 
-BASE = dict(dim=16, num_epoch=40, num_workers=1, threads_per_block=1, num_sampler_threads=2,
+BASE = dict(dim=16, num_epoch=40, num_workers=1, threads_per_block=1, num_sampler_threads=4,
             seed=3)
 
 
@@ -64,9 +64,11 @@ def serial():
             for P in (2, 4)}
 
 
-@pytest.mark.parametrize("world,P", [(2, 2), (2, 4), (4, 4)])
-def test_ranks_give_bitwise_the_serial_tables(world, P, tmp_path, serial):
-    runs = launch(world, tmp_path, dict(BASE, num_partitions=P))
+@pytest.mark.parametrize("world,P,sampling", [(2, 2, "share"), (2, 4, "share"),
+                                               (4, 4, "share"), (2, 4, "all")])
+def test_ranks_give_bitwise_the_serial_tables(world, P, sampling, tmp_path, serial):
+    opts = dict(BASE, num_partitions=P, dist_sampling=sampling)
+    runs = launch(world, tmp_path, opts)
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
     ref = serial[P]
@@ -86,6 +88,14 @@ def test_ranks_give_bitwise_the_serial_tables(world, P, tmp_path, serial):
     received = sum(r["received"] for _, _, r in runs)
     assert received == sum(r["sent"] for _, _, r in runs)
     assert received == pytest.approx(plan.count() * rows * 16 * 4, rel=0.05)
+    sent_pairs = sum(r["pairs_sent"] for _, _, r in runs)
+    assert sent_pairs == sum(r["pairs_received"] for _, _, r in runs)
+    if sampling == "share":
+        # about (W - 1) / W of the pairs leave the rank that walked them
+        total = res["samples"]
+        assert sent_pairs == pytest.approx(total * (world - 1) / world, rel=0.1)
+    else:
+        assert sent_pairs == 0
 
 
 def test_a_killed_rank_stops_the_others_with_a_clear_error(tmp_path):

@@ -161,6 +161,10 @@ class TrainConfig(ModelConfig):
     dist_timeout: float = option(600.0, "float", "seconds a process of a run on several "
                                  "processes (torchrun) waits for the others before it stops "
                                  "with an error", minimum=0, exclusive_minimum=True)
+    dist_sampling: str = option("share", "str", "on several processes: share (each walks "
+                                "1/W of the pool's streams and sends each pair to the process "
+                                "training its block) or all (each walks the whole pool and "
+                                "keeps its own blocks' pairs)", choices=("share", "all"))
     batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend "
                              "only)", minimum=1)
 

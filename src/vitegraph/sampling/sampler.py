@@ -115,6 +115,9 @@ class WalkSampler:
         self._runner = ThreadRunner(self.num_threads, "vitegraph-sampler")
         self._staging = None
         self._codes: dict[int, tuple[Partition, np.ndarray]] = {}
+        # several processes: fill only a share of the chunks, then route the
+        # pairs (see vitegraph.solver.distributed.SampleRouting); None: all
+        self.share = None
 
     # -- resources -----------------------------------------------------------
 
@@ -199,21 +202,28 @@ class WalkSampler:
                       self.walk_length, self.augmentation_step_, self.shuffle_base,
                       self.num_lanes, routed, code, P, False, _EMPTY_STARTS, _EMPTY_WALKS,
                       out_h, out_t, out_b, hist)
-            jobs = [common + (bounds[t], bounds[t + 1], self._states, t) for t in range(T)]
+            share = self.share if routed else None
+            mine = range(T) if share is None else share.chunks(T)
+            jobs = [common + (bounds[t], bounds[t + 1], self._states, t) for t in mine]
             self._runner.run(walk_engine, jobs)
             if not routed:
                 pool.offsets[:] = 0
                 pool.offsets[1:] = N
                 return pool
+            if share is not None:          # every rank's chunk counts, summed
+                hist = share.reduce_counts(hist)
             totals = hist.sum(axis=0)
             offsets = np.zeros(P * P + 1, dtype=np.int64)
             np.cumsum(totals, out=offsets[1:])
             # cursor[t, b] = offsets[b] + pairs of block b from threads before t
             cursors = offsets[:-1][None, :] + np.cumsum(hist, axis=0) - hist
+            starts = cursors.copy()
             jobs = [(out_h, out_t, out_b, bounds[t], bounds[t + 1], cursors[t],
-                     pool.heads, pool.tails) for t in range(T)]
+                     pool.heads, pool.tails) for t in mine]
             self._runner.run(scatter_blocks, jobs)
             pool.offsets[:] = offsets
+            if share is not None:          # each block's pairs to the rank training it
+                share.exchange(pool, hist, starts, mine)
         return pool
 
     def sample(self, num_pairs: int) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,8 @@ FORMAT_VERSION = 2
 # pools' contents; threads_per_block only decides the Hogwild interleaving,
 # except for the lane copies of a run stopped inside an episode, checked apart)
 FREE_OPTIONS = {"progress", "num_workers", "threads_per_block", "device_memory",
-                "memory_budget", "table_storage", "table_memory", "dist_timeout"}
+                "memory_budget", "table_storage", "table_memory", "dist_timeout",
+                "dist_sampling"}
 
 
 @dataclass

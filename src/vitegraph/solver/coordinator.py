@@ -62,6 +62,8 @@ class TrainStats:
     bytes_sent: int = 0               # several processes: partitions this rank sent ...
     bytes_received: int = 0           # ... and received
     transfer_seconds: float = 0.0     # time in those transfers (and the ownership checks)
+    pairs_sent: int = 0               # several processes, dist_sampling share: pairs this
+    pairs_received: int = 0           # rank routed to / got from the others
     bytes_paged_in: int = 0           # tables in a folder: partitions read ...
     bytes_paged_out: int = 0          # ... and written back
     paging_seconds: float = 0.0       # time in those reads and writes

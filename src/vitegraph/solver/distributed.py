@@ -135,6 +135,69 @@ def process_group(timeout: float) -> Optional[Ranks]:
     return Ranks(dist, dist.get_rank(), dist.get_world_size(), timeout)
 
 
+class SampleRouting:
+    """A rank's share of the sampling (``dist_sampling: share``): of the
+    sampler's T chunks (one seeded stream each), rank w walks chunks
+    ``T w / W .. T (w + 1) / W``; the per-chunk block counts are summed over
+    the ranks, so every rank places its pairs where the serial fill would;
+    then the pairs of block (i, j) go to rank ``j mod W``, which ends with
+    exactly the serial pool's pairs in each of its blocks.  Its own process
+    group: the sampler fills from a thread of its own while training talks on
+    the main group."""
+
+    def __init__(self, ranks: Ranks, num_partitions: int):
+        self.ranks = ranks
+        self.P = num_partitions
+        self.group = ranks.dist.new_group(backend="gloo", timeout=datetime.timedelta(
+            seconds=ranks.timeout))
+        self.stats = {"pairs_sent": 0, "pairs_received": 0, "exchange_seconds": 0.0}
+
+    def chunks(self, T: int) -> range:
+        if T < self.ranks.world:
+            raise ParameterError("train", "num_sampler_threads", f"at least the number of "
+                                 f"processes ({self.ranks.world}) with dist_sampling share", T)
+        w, W = self.ranks.rank, self.ranks.world
+        return range(T * w // W, T * (w + 1) // W)
+
+    def reduce_counts(self, hist: np.ndarray) -> np.ndarray:
+        import torch
+        t = torch.from_numpy(np.ascontiguousarray(hist, dtype=np.int64))
+        self.ranks._call("summing the sample counts", self.ranks.dist.all_reduce, t,
+                         group=self.group)
+        return t.numpy()
+
+    def exchange(self, pool, hist, starts, mine) -> None:
+        """Send this rank's pairs of each block to the block's rank; receive
+        the other ranks' pairs of this rank's blocks (into the same places)."""
+        import torch
+        dist, W, me = self.ranks.dist, self.ranks.world, self.ranks.rank
+        t0 = time.perf_counter()
+        T = hist.shape[0]
+        first = [T * r // W for r in range(W + 1)]
+        ops = []
+        for b in range(self.P * self.P):
+            owner = (b % self.P) % W
+            for r in range(W):
+                lo_t, hi_t = first[r], first[r + 1]
+                lo = int(starts[lo_t, b])
+                hi = int(starts[hi_t - 1, b] + hist[hi_t - 1, b])
+                if hi <= lo or r == owner or me not in (r, owner):
+                    continue
+                for col in (pool.heads, pool.tails):
+                    piece = torch.from_numpy(col[lo:hi])
+                    if me == r:
+                        ops.append(self.ranks._call("routing samples", dist.isend, piece,
+                                                    owner, group=self.group))
+                    else:
+                        ops.append(self.ranks._call("routing samples", dist.irecv, piece,
+                                                    r, group=self.group))
+                key = "pairs_sent" if me == r else "pairs_received"
+                self.stats[key] += hi - lo
+        for op in ops:
+            self.ranks._call("routing samples", op.wait)
+        self.stats["exchange_seconds"] += time.perf_counter() - t0
+
+
 def check_supported(model, rc, ranks: Ranks) -> None:
     owner = rc.config._owner
     if rc.backend != "numba":

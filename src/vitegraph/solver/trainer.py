@@ -302,6 +302,14 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
         problem = model.prepare(data, rc, part, trainable=warm.trainable)
     else:
         problem = model.prepare(data, rc, part)
+    routing = None
+    if ranks is not None and rc.dist_sampling == "share":
+        if hasattr(problem.sampler, "share"):
+            from .distributed import SampleRouting
+            routing = problem.sampler.share = SampleRouting(ranks, P)
+        else:
+            log.warning("%s's sampler cannot share the sampling: every process walks the "
+                        "whole pool", model.title)
     if rc.sampler == "device":
         from ..sampling.device_walks import DevicePool
         pools = [DevicePool(plan.episode_size, rc.device.split(",")[0], model.columns)
@@ -341,6 +349,9 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     finally:
         problem.close()
         stats.seconds = time.perf_counter() - t_start
+        if routing is not None:
+            stats.pairs_sent = routing.stats["pairs_sent"]
+            stats.pairs_received = routing.stats["pairs_received"]
 
     # -- back to row-id order; tied tables alias their targets; drop unsaved ones
     if P > 1:
