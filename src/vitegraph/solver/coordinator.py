@@ -62,6 +62,9 @@ class TrainStats:
     bytes_sent: int = 0               # several processes: partitions this rank sent ...
     bytes_received: int = 0           # ... and received
     transfer_seconds: float = 0.0     # time in those transfers (and the ownership checks)
+    rounds: int = 0                   # several processes: rounds of blocks trained
+    max_rss_training: int = 0         # several processes: peak bytes of this process
+                                      # before the result is gathered
     pairs_sent: int = 0               # several processes, dist_sampling share: pairs this
     pairs_received: int = 0           # rank routed to / got from the others
     bytes_paged_in: int = 0           # tables in a folder: partitions read ...
@@ -261,7 +264,7 @@ class Coordinator:
                     if res.done is not None:  # stopped inside the episode
                         if self.save is not None:
                             flat = [x for r in tasks for x in r]
-                            current = self.executor.tables()
+                            current = self.executor.gathered_tables()
                             check_finite(current, self.lr.lr0, episode + 1,
                                          plan.num_episodes)
                             before = resumed.loss if resumed else 0.0
@@ -286,7 +289,7 @@ class Coordinator:
                         break  # finished: a late Ctrl-C does not throw the result away
                     due = time.perf_counter() - last_save >= self.checkpoint_every
                     if self.save is not None and (due or stop.requested):
-                        current = self.executor.tables()
+                        current = self.executor.gathered_tables()
                         check_finite(current, self.lr.lr0, episode + 1, plan.num_episodes)
                         self.save(current, done, None)
                         saved = True
@@ -310,6 +313,8 @@ class Coordinator:
             stats.bytes_sent = counters.get("bytes_sent", 0)
             stats.bytes_received = counters.get("bytes_received", 0)
             stats.transfer_seconds = counters.get("transfer_seconds", 0.0)
+            stats.rounds = counters.get("rounds", 0)
+            stats.max_rss_training = counters.get("max_rss_training", 0)
             stats.bytes_paged_in = counters.get("bytes_paged_in", 0)
             stats.bytes_paged_out = counters.get("bytes_paged_out", 0)
             stats.paging_seconds = counters.get("paging_seconds", 0.0)

@@ -22,18 +22,24 @@ a rank checks it holds both partitions of a block before training it.  At
 the end of an episode the per-block sample counts of all ranks are summed
 and must equal the pool's: every positive sample trained exactly once.
 
-:meth:`DistributedExecutor.tables` brings every rank up to date (each
-partition broadcast from its holder), for checkpoints (written by rank 0)
-and the result (every rank returns the same tables).  A stop request
+:meth:`DistributedExecutor.gathered_tables` sends every partition to rank 0
+for a checkpoint (rank 0 writes it); :meth:`DistributedExecutor.tables`
+broadcasts each from its holder for the result (every rank returns the same
+tables).  A stop request
 (Ctrl-C, which torchrun forwards to every rank) is agreed on at round
 boundaries.  Every collective has the group's timeout (``dist_timeout``): a
 rank that dies or hangs makes the others fail with
 :class:`~vitegraph.errors.DistributedError` within it.
 
-Not yet: tables sharded in memory (each rank keeps full-size arrays, of which
-only the partitions it holds are current), routing a 1/W share of the
-sampling, shared-row and global tables (first-order LINE, knowledge graphs),
-and the NCCL / GPU path.
+Memory: the tables are full-size arrays on every rank, but only the pages of
+the partitions a rank holds are ever written there (initialised, received);
+a partition sent away gives its pages back (``madvise``), so a rank's tables
+cost about its share (``max_rss_training`` reports the peak).  Checkpoints
+gather everything on rank 0 (which then gives back what it does not hold);
+the final result is broadcast to every rank.
+
+Not yet: shared-row and global tables (first-order LINE, knowledge graphs),
+the NCCL / GPU path, sharded checkpoints.
 """
 
 from __future__ import annotations
@@ -198,6 +204,38 @@ class SampleRouting:
         self.stats["exchange_seconds"] += time.perf_counter() - t0
 
 
+def initial_rows(layout, ranks: Ranks):
+    """``needed(table, lo, hi)`` for the table initialisation: the rows of
+    the partitions this rank starts with (vertex i and context j with
+    ``i, j = rank mod W``)."""
+    W, me = ranks.world, ranks.rank
+    mine = [layout.rows(p) for p in range(layout.num_partitions) if p % W == me]
+
+    def needed(table, lo, hi):
+        return table.role == GLOBAL or any(r.start < hi and lo < r.stop for r in mine)
+    return needed
+
+
+def _release(view: np.ndarray) -> None:
+    """Give the pages wholly inside ``view`` back to the system (they read as
+    zeros until written again): a partition that left this rank costs no
+    memory here."""
+    import ctypes
+    import mmap
+    page = mmap.PAGESIZE
+    start = view.__array_interface__["data"][0]
+    lo = -(-start // page) * page
+    hi = (start + view.nbytes) // page * page
+    if hi > lo:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), 4)   # MADV_DONTNEED
+
+
+def _max_rss() -> int:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def check_supported(model, rc, ranks: Ranks) -> None:
     owner = rc.config._owner
     if rc.backend != "numba":
@@ -237,7 +275,9 @@ class DistributedExecutor(NumbaExecutor):
         self.holder = [i % W for i in range(self.P)]
         self.held = {i for i in range(self.P) if i % W == me}
         self.stats = {"partition_transfers": 0, "bytes_sent": 0, "bytes_received": 0,
-                      "transfer_seconds": 0.0, "ownership_checks": 0}
+                      "transfer_seconds": 0.0, "ownership_checks": 0, "rounds": 0,
+                      "max_rss_training": 0}
+        self._release_pending = False
 
     def owner(self, j: int) -> int:
         return j % self.ranks.world
@@ -252,7 +292,7 @@ class DistributedExecutor(NumbaExecutor):
         me = self.ranks.rank
         dist = self.ranks.dist
         t0 = time.perf_counter()
-        ops, received = [], []
+        ops, received, sent = [], [], []
         for t in tasks:
             dst, src = self.owner(t.j), self.holder[t.i]
             if src == dst:
@@ -268,6 +308,7 @@ class DistributedExecutor(NumbaExecutor):
                     self.stats["bytes_received"] += view.nbytes
             if me == src:
                 self.held.discard(t.i)
+                sent.append(t.i)
             elif me == dst:
                 received.append(t.i)
         reqs = [self.ranks._call("moving vertex partitions", fn, tensor, peer)
@@ -275,6 +316,9 @@ class DistributedExecutor(NumbaExecutor):
         for r in reqs:
             self.ranks._call("moving vertex partitions", r.wait)
         self.held.update(received)
+        for p in sent:
+            for view in self._views(self._heads, p):
+                _release(view)
         self.stats["transfer_seconds"] += time.perf_counter() - t0
         # each vertex partition on exactly one rank
         mine = np.zeros(self.P)
@@ -289,6 +333,8 @@ class DistributedExecutor(NumbaExecutor):
     def train_episode(self, pool, rounds, *, skip=frozenset(), lanes=None, should_stop=None,
                       on_task=None):
         me = self.ranks.rank
+        if self._release_pending:
+            self._release_unheld()
         self.store.begin_episode(lanes)
         flat = [t for r in rounds for t in r]
         results: list = [None] * len(flat)
@@ -301,6 +347,7 @@ class DistributedExecutor(NumbaExecutor):
                 stopped = True
                 break
             self._move_heads(r)
+            self.stats["rounds"] += 1
             for t in r:
                 if k not in skip:
                     expected[t.i, t.j] += t.hi - t.lo
@@ -325,14 +372,15 @@ class DistributedExecutor(NumbaExecutor):
             raise DistributedError(f"block ({i}, {j}) trained {int(counts[i, j])} samples, "
                                    f"the pool holds {int(expected[i, j])}")
         count = int(counts.sum())
+        self.stats["max_rss_training"] = _max_rss()
         if stopped:
             return EpisodeResult(loss, count, sorted(set(range(done_upto)) | set(skip)))
         self.store.end_episode()
         return EpisodeResult(loss, count)
 
     def tables(self):
-        """Every rank brought up to date: each partition broadcast from the
-        rank holding it (vertex) or owning it (context)."""
+        """The result, on every rank: each partition broadcast from the rank
+        holding it (vertex) or owning it (context)."""
         import torch
         dist = self.ranks.dist
         for p in range(self.P):
@@ -341,6 +389,40 @@ class DistributedExecutor(NumbaExecutor):
                     t = torch.from_numpy(view)
                     self.ranks._call("gathering the tables", dist.broadcast, t, src)
         return super().tables()
+
+    def gathered_tables(self):
+        """For a checkpoint: every partition sent to rank 0 (which writes it and
+        then gives back the pages of those it does not hold); the other ranks'
+        arrays are not complete."""
+        import torch
+        dist, me = self.ranks.dist, self.ranks.rank
+        ops = []
+        for p in range(self.P):
+            for names, src in ((self._heads, self.holder[p]), (self._tails, self.owner(p))):
+                if src == 0:
+                    continue
+                for view in self._views(names, p):
+                    if me == src:
+                        ops.append(self.ranks._call("gathering a checkpoint", dist.isend,
+                                                    torch.from_numpy(view), 0))
+                    elif me == 0:
+                        ops.append(self.ranks._call("gathering a checkpoint", dist.irecv,
+                                                    torch.from_numpy(view), src))
+        for op in ops:
+            self.ranks._call("gathering a checkpoint", op.wait)
+        self._release_pending = me == 0
+        return super().tables()
+
+    def _release_unheld(self) -> None:
+        """Rank 0 after a checkpoint: the pages of partitions it does not hold."""
+        self._release_pending = False
+        for p in range(self.P):
+            if p not in self.held:
+                for view in self._views(self._heads, p):
+                    _release(view)
+            if self.owner(p) != self.ranks.rank:
+                for view in self._views(self._tails, p):
+                    _release(view)
 
     def sample_rows(self, k: int, seed: int) -> dict:
         # the rows this rank holds are current; a NaN anywhere shows up on its holder

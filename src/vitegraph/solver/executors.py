@@ -91,6 +91,11 @@ class Executor:
         """The tables in partition order, as host numpy arrays."""
         raise NotImplementedError
 
+    def gathered_tables(self) -> dict:
+        """The tables for a checkpoint (several processes: complete on rank 0,
+        which writes it)."""
+        return self.tables()
+
     @property
     def counters(self) -> dict:
         """Executor statistics: busy seconds per worker, partition swaps ..."""

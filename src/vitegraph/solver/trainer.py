@@ -107,13 +107,16 @@ def _fill_chunk(out: np.ndarray, init: str, seed: int, table_no: int, chunk_no: 
     out *= np.float32(1.0 / out.shape[1])
 
 
-def init_tables(tables, rc, info: DataInfo, layout=None, folder=None) -> tuple[dict, dict]:
+def init_tables(tables, rc, info: DataInfo, layout=None, folder=None,
+                needed=None) -> tuple[dict, dict]:
     """Stored tables, each in storage order (partition order: a row's initial
     values depend on its place, not its id, which is the same distribution and
     needs no permuted copy), filled chunk by chunk on ``num_workers`` threads
     (see :func:`_fill_chunk`).  Returns ``(arrays, files)``: with ``folder``,
     the partitioned tables are written there as ``.npy`` files (``files``:
-    name -> path) with the same values as in memory."""
+    name -> path) with the same values as in memory.  ``needed(table, lo, hi)``
+    (several processes): whether rows ``[lo, hi)`` are this process's; chunks
+    it does not need are left as zeros never written (so never committed)."""
     from .._threads import ThreadRunner
     from .paged import table_path, transfer
     arrays, files, jobs = {}, {}, []
@@ -141,11 +144,12 @@ def init_tables(tables, rc, info: DataInfo, layout=None, folder=None) -> tuple[d
                 jobs += [(path, offset + lo * d * 4, (min(rows, lo + step) - lo, d), t.init,
                           table_no, c) for c, lo in enumerate(range(0, rows, step))]
             continue
-        a = arrays[t.name] = (np.zeros if t.init == "zeros" else np.empty)((rows, d),
-                                                                            np.float32)
+        alloc = np.zeros if (t.init == "zeros" or needed is not None) else np.empty
+        a = arrays[t.name] = alloc((rows, d), np.float32)
         if t.init == "uniform":
             jobs += [(a[lo:lo + step], t.init, table_no, c)
-                     for c, lo in enumerate(range(0, rows, step))]
+                     for c, lo in enumerate(range(0, rows, step))
+                     if needed is None or needed(t, lo, min(rows, lo + step))]
 
     def fill(*job):
         if isinstance(job[0], np.ndarray):
@@ -291,7 +295,11 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
         log.info("resuming from %s at episode %d of %d", checkpoint, start_episode,
                  plan.num_episodes)
     else:
-        tables, files = init_tables(specs, rc, info, layout, folder)
+        needed = None
+        if ranks is not None:
+            from .distributed import initial_rows
+            needed = initial_rows(layout, ranks)
+        tables, files = init_tables(specs, rc, info, layout, folder, needed)
         if warm is not None:
             if files:
                 raise ParameterError("train", "init", "used with tables in memory",
