@@ -171,3 +171,29 @@ def test_config_mismatch_between_ranks_is_refused(tmp_path):
     errs = [p.communicate(timeout=120)[1] for p in procs]
     assert all(p.returncode != 0 for p in procs)
     assert any("the ranks disagree on config" in e for e in errs), errs[0][-2000:]
+
+
+def test_ctrl_c_on_every_rank_saves_a_checkpoint_that_resumes(tmp_path, serial):
+    import signal
+    ck = str(tmp_path / "ck.npz")
+    opts = dict(BASE, num_partitions=2, num_epoch=4000, checkpoint=ck)
+    port = free_port()
+    procs = []
+    for rank in range(2):
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port), NUMBA_NUM_THREADS="1")
+        procs.append(subprocess.Popen(
+            [sys.executable, str(WORKER), str(tmp_path / f"r{rank}.npz"), json.dumps(opts)],
+            env=env, stderr=subprocess.PIPE, text=True))
+    time.sleep(12)                       # past start-up, into training
+    for p in procs:
+        p.send_signal(signal.SIGINT)     # as torchrun forwards Ctrl-C
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode != 0 for p in procs)
+    assert all("KeyboardInterrupt" in e for e in errs), errs[0][-2000:]
+    assert os.path.exists(ck)
+    g, _ = planted_partition(600, 4, seed=0)
+    opts.pop("checkpoint")
+    resumed = vg.train(g, "deepwalk", progress=False, checkpoint=ck, resume=True, **opts)
+    straight = vg.train(g, "deepwalk", progress=False, **opts)
+    np.testing.assert_array_equal(resumed["vertex"], straight["vertex"])

@@ -61,7 +61,7 @@ class TrainStats:
     partition_transfers: int = 0      # device to device, or rank to rank
     bytes_sent: int = 0               # several processes: partitions this rank sent ...
     bytes_received: int = 0           # ... and received
-    transfer_seconds: float = 0.0     # time in those transfers (and the ownership checks)
+    transfer_seconds: float = 0.0     # in those transfers and the per-round sync with the others
     rounds: int = 0                   # several processes: rounds of blocks trained
     max_rss_training: int = 0         # several processes: peak bytes of this process
                                       # before the result is gathered

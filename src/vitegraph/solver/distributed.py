@@ -286,8 +286,10 @@ class DistributedExecutor(NumbaExecutor):
         rows = self.store.layout.rows(p)
         return [self._arrays[n][rows] for n in names]
 
-    def _move_heads(self, tasks) -> None:
-        """Send each block's vertex partition to the rank that trains it."""
+    def _move_heads(self, tasks, stop: bool = False) -> bool:
+        """Send each block's vertex partition to the rank that trains it; check
+        the ownership and agree on a stop request in one all-reduce (returns
+        whether any rank asked to stop)."""
         import torch
         me = self.ranks.rank
         dist = self.ranks.dist
@@ -319,16 +321,18 @@ class DistributedExecutor(NumbaExecutor):
         for p in sent:
             for view in self._views(self._heads, p):
                 _release(view)
-        self.stats["transfer_seconds"] += time.perf_counter() - t0
-        # each vertex partition on exactly one rank
-        mine = np.zeros(self.P)
+        # each vertex partition on exactly one rank (and the stop flags, summed)
+        mine = np.zeros(self.P + 1)
         mine[list(self.held)] = 1
+        mine[self.P] = 1.0 if stop else 0.0
         total = self.ranks.all_sum(mine, "checking partition ownership")
+        self.stats["transfer_seconds"] += time.perf_counter() - t0
         self.stats["ownership_checks"] += 1
-        if not np.all(total == 1):
-            bad = int(np.flatnonzero(total != 1)[0])
+        if not np.all(total[:self.P] == 1):
+            bad = int(np.flatnonzero(total[:self.P] != 1)[0])
             raise DistributedError(f"vertex partition {bad} is held by {int(total[bad])} "
                                    "ranks (the transfers went wrong)")
+        return bool(total[self.P] > 0)
 
     def train_episode(self, pool, rounds, *, skip=frozenset(), lanes=None, should_stop=None,
                       on_task=None):
@@ -343,10 +347,9 @@ class DistributedExecutor(NumbaExecutor):
         k = 0
         stopped = False
         for r in rounds:
-            if self.ranks.any(bool(should_stop and should_stop()), "agreeing on a stop"):
-                stopped = True
+            if self._move_heads(r, bool(should_stop and should_stop())):
+                stopped = True             # every rank stops before this round
                 break
-            self._move_heads(r)
             self.stats["rounds"] += 1
             for t in r:
                 if k not in skip:
