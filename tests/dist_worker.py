@@ -12,10 +12,20 @@ import vitegraph as vg
 from vitegraph.datasets.synthetic import planted_partition
 
 
+def make_data(kind: str):
+    """The training data of a test run: a planted-partition graph, or random
+    triplets (400 entities, 8 relations)."""
+    if kind == "kg":
+        rng = np.random.default_rng(0)
+        return rng.integers(0, [400, 8, 400], size=(3000, 3))
+    g, _ = planted_partition(600, 4, seed=0)
+    return g
+
+
 def main():
     out, options = sys.argv[1], json.loads(sys.argv[2])
-    graph = options.pop("graph", {"n": 600, "communities": 4, "seed": 0})
-    g, _ = planted_partition(graph["n"], graph["communities"], seed=graph["seed"])
+    model = options.pop("model", "deepwalk")
+    g = make_data("kg" if model in ("transe", "distmult", "rotate") else "graph")
     checkpoint = options.pop("checkpoint", None)
     resume = options.pop("resume", False)
     every = options.pop("checkpoint_every", 60.0)
@@ -34,10 +44,14 @@ def main():
                 time.sleep(3600)     # a rank that hangs
             return original(pool, rounds, t0, lr, seed, episode, *a, **k)
         co.block_tasks = failing
-    r = vg.train(g, "deepwalk", progress=False, checkpoint=checkpoint, resume=resume,
+    if model in ("transe", "distmult", "rotate"):
+        from vitegraph.graph.triplets import as_knowledge_graph
+        g = as_knowledge_graph(g)
+    r = vg.train(g, model, progress=False, checkpoint=checkpoint, resume=resume,
                  checkpoint_every=every, **options)
     st = r.stats
-    np.savez(out, vertex=r["vertex"], context=r["context"],
+    tables = {name: a for name, a in r.tables.items()}
+    np.savez(out, **tables,
              stats=np.array(json.dumps({"samples": st.samples, "sent": st.bytes_sent,
                                         "received": st.bytes_received,
                                         "transfers": st.partition_transfers,

@@ -10,10 +10,10 @@ The schedule is the serial engine's (:func:`orthogonal_rounds` with P
 blocks per round), so the result is bitwise that of the serial run with one
 thread per block: every rank fills the same pools (the same seeds and
 sampler threads; :meth:`Ranks.check_same` refuses ranks that disagree on the
-config or the data), and block (i, j) is trained by rank ``j mod W``, the
-owner of context partition j, which therefore never moves.  Before each
-round the vertex partition i of each block goes to that rank from the rank
-that trained it last (point-to-point ``isend``/``irecv``, as
+config or the data), and block (i, j) is trained by rank ``j mod W`` (with
+separate vertex and context tables), the owner of context partition j,
+which therefore never moves.  Before each round the vertex partition i of
+each block goes to that rank from the rank that trained it last (point-to-point ``isend``/``irecv``, as
 :mod:`vitegraph.partition.placement` plans; ``placement_plan`` gives the
 counts of a whole run).  Each rank tracks the partitions it physically holds
 (added on receipt, dropped on sending); after every round's transfers an
@@ -38,8 +38,14 @@ cost about its share (``max_rss_training`` reports the peak).  Checkpoints
 gather everything on rank 0 (which then gives back what it does not hold);
 the final result is broadcast to every rank.
 
-Not yet: shared-row and global tables (first-order LINE, knowledge graphs),
-the NCCL / GPU path, sharded checkpoints.
+A table seen from both sides (first-order LINE's, the knowledge-graph
+entities) follows :func:`shared_rounds`: both partitions of a block travel,
+the block at position s of a round runs on rank ``s mod W``; the global
+tables' lane copies of round slot s live on that rank, and before the
+reduction each slot's lanes are broadcast from it, so every rank reduces all
+lanes in lane order, as the serial run does.
+
+Not yet: the NCCL / GPU path, sharded checkpoints.
 """
 
 from __future__ import annotations
@@ -146,14 +152,15 @@ class SampleRouting:
     sampler's T chunks (one seeded stream each), rank w walks chunks
     ``T w / W .. T (w + 1) / W``; the per-chunk block counts are summed over
     the ranks, so every rank places its pairs where the serial fill would;
-    then the pairs of block (i, j) go to rank ``j mod W``, which ends with
+    then the pairs of each block go to the rank that trains it, which ends with
     exactly the serial pool's pairs in each of its blocks.  Its own process
     group: the sampler fills from a thread of its own while training talks on
     the main group."""
 
-    def __init__(self, ranks: Ranks, num_partitions: int):
+    def __init__(self, ranks: Ranks, num_partitions: int, owner_of: np.ndarray):
         self.ranks = ranks
         self.P = num_partitions
+        self.owner_of = owner_of.ravel()           # block b = i * P + j -> its rank
         self.group = ranks.dist.new_group(backend="gloo", timeout=datetime.timedelta(
             seconds=ranks.timeout))
         self.stats = {"pairs_sent": 0, "pairs_received": 0, "exchange_seconds": 0.0}
@@ -182,7 +189,7 @@ class SampleRouting:
         first = [T * r // W for r in range(W + 1)]
         ops = []
         for b in range(self.P * self.P):
-            owner = (b % self.P) % W
+            owner = int(self.owner_of[b])
             for r in range(W):
                 lo_t, hi_t = first[r], first[r + 1]
                 lo = int(starts[lo_t, b])
@@ -202,6 +209,17 @@ class SampleRouting:
         for op in ops:
             self.ranks._call("routing samples", op.wait)
         self.stats["exchange_seconds"] += time.perf_counter() - t0
+
+
+def block_owners(schedule, world: int) -> np.ndarray:
+    """int[P, P]: the rank of each block, the one at position s of its round
+    running on rank ``s mod W``."""
+    P = 1 + max(max(i, j) for r in schedule for i, j in r)
+    out = np.full((P, P), -1, dtype=np.int64)
+    for r in schedule:
+        for pos, (i, j) in enumerate(r):
+            out[i, j] = pos % world
+    return out
 
 
 def initial_rows(layout, ranks: Ranks):
@@ -244,51 +262,63 @@ def check_supported(model, rc, ranks: Ranks) -> None:
     if rc.table_storage != "memory":
         raise ParameterError(owner, "table_storage", "memory when training on several "
                              "processes", rc.table_storage)
-    specs = model.tables(rc.config)
-    if rc.shared_rows or any(t.role == GLOBAL for t in specs):
-        raise ParameterError(owner, "model", "a model with separate vertex and context tables "
-                             "when training on several processes (shared-row and global "
-                             "tables, such as first-order LINE's and the knowledge-graph "
-                             "models', are not distributed yet)", rc.config.model)
-    if rc.num_partitions < ranks.world:
-        raise ParameterError(owner, "num_partitions", f"at least the number of processes "
-                             f"({ranks.world})", rc.num_partitions)
+    need = 2 * ranks.world if rc.shared_rows else ranks.world
+    if rc.num_partitions < need:
+        raise ParameterError(owner, "num_partitions", f"at least {need} (" + (
+            "twice the number of processes: a round of blocks on one table seen from both "
+            "sides holds num_partitions / 2 blocks" if rc.shared_rows else
+            "the number of processes") + ")", rc.num_partitions)
 
 
 class DistributedExecutor(NumbaExecutor):
-    """A :class:`NumbaExecutor` for this rank's blocks; see the module docstring."""
+    """A :class:`NumbaExecutor` for this rank's blocks; see the module docstring.
+
+    ``schedule``: the rounds of (i, j) blocks; the block at position s of a
+    round runs on rank ``s mod W`` (with the serial schedule of separate
+    tables, position s is context partition s: rank ``j mod W``), and so do
+    the lane copies of round slot s of the global tables."""
 
     def __init__(self, store, kernel, *, num_workers: int, threads_per_block: int,
-                 ranks: Ranks):
+                 ranks: Ranks, schedule):
         super().__init__(store, kernel, num_workers=num_workers,
                          threads_per_block=threads_per_block)
         self.ranks = ranks
         lay = store.layout
         self.P = lay.num_partitions
         self._arrays = store.tables()
-        self._heads = [t.name for t in lay.storage if t.role == HEAD]
-        self._tails = [t.name for t in lay.storage if t.role == TAIL]
         W, me = ranks.world, ranks.rank
-        # vertex partition i starts on rank i mod W (every rank holds the same
-        # initial tables, so any start is right); context partition j lives on
-        # rank j mod W for good
-        self.holder = [i % W for i in range(self.P)]
-        self.held = {i for i in range(self.P) if i % W == me}
+        heads = [t.name for t in lay.storage if t.role == HEAD]
+        tails = [t.name for t in lay.storage if t.role == TAIL]
+        self.shared = not tails and any(t.role == TAIL for t in lay.tables)
+        # a "side" is the stored tables one partition index moves together:
+        # block (i, j) needs side "head" partition i and side "tail" partition
+        # j (for a table seen from both sides, both are "head")
+        self.sides = {HEAD: heads} if self.shared else {HEAD: heads, TAIL: tails}
+        self.owner_of = block_owners(schedule, W)
+        # partition p of every side starts on rank p mod W (initialised there)
+        self.holder = {side: [p % W for p in range(self.P)] for side in self.sides}
+        self.held = {side: {p for p in range(self.P) if p % W == me} for side in self.sides}
+        self._globals = [t.name for t in lay.storage if t.role == GLOBAL]
         self.stats = {"partition_transfers": 0, "bytes_sent": 0, "bytes_received": 0,
                       "transfer_seconds": 0.0, "ownership_checks": 0, "rounds": 0,
                       "max_rss_training": 0}
         self._release_pending = False
 
-    def owner(self, j: int) -> int:
-        return j % self.ranks.world
+    def owner(self, i: int, j: int) -> int:
+        return int(self.owner_of[i, j])
+
+    def _needs(self, t):
+        """(side, partition) pairs block ``t`` needs."""
+        tail_side = HEAD if self.shared else TAIL
+        return {(HEAD, t.i), (tail_side, t.j)}
 
     def _views(self, names, p):
         rows = self.store.layout.rows(p)
         return [self._arrays[n][rows] for n in names]
 
-    def _move_heads(self, tasks, stop: bool = False) -> bool:
-        """Send each block's vertex partition to the rank that trains it; check
-        the ownership and agree on a stop request in one all-reduce (returns
+    def _move_partitions(self, tasks, stop: bool = False) -> bool:
+        """Bring each block's partitions to the rank that trains it; check the
+        ownership and agree on a stop request in one all-reduce (returns
         whether any rank asked to stop)."""
         import torch
         me = self.ranks.rank
@@ -296,43 +326,69 @@ class DistributedExecutor(NumbaExecutor):
         t0 = time.perf_counter()
         ops, received, sent = [], [], []
         for t in tasks:
-            dst, src = self.owner(t.j), self.holder[t.i]
-            if src == dst:
-                continue
-            self.holder[t.i] = dst
-            self.stats["partition_transfers"] += 1
-            for view in self._views(self._heads, t.i):
+            dst = self.owner(t.i, t.j)
+            for side, p in sorted(self._needs(t)):
+                src = self.holder[side][p]
+                if src == dst:
+                    continue
+                self.holder[side][p] = dst
+                self.stats["partition_transfers"] += 1
+                for view in self._views(self.sides[side], p):
+                    if me == src:
+                        ops.append((dist.isend, torch.from_numpy(view), dst))
+                        self.stats["bytes_sent"] += view.nbytes
+                    elif me == dst:
+                        ops.append((dist.irecv, torch.from_numpy(view), src))
+                        self.stats["bytes_received"] += view.nbytes
                 if me == src:
-                    ops.append((dist.isend, torch.from_numpy(view), dst))
-                    self.stats["bytes_sent"] += view.nbytes
+                    self.held[side].discard(p)
+                    sent.append((side, p))
                 elif me == dst:
-                    ops.append((dist.irecv, torch.from_numpy(view), src))
-                    self.stats["bytes_received"] += view.nbytes
-            if me == src:
-                self.held.discard(t.i)
-                sent.append(t.i)
-            elif me == dst:
-                received.append(t.i)
-        reqs = [self.ranks._call("moving vertex partitions", fn, tensor, peer)
+                    received.append((side, p))
+        reqs = [self.ranks._call("moving partitions", fn, tensor, peer)
                 for fn, tensor, peer in ops]
         for r in reqs:
-            self.ranks._call("moving vertex partitions", r.wait)
-        self.held.update(received)
-        for p in sent:
-            for view in self._views(self._heads, p):
+            self.ranks._call("moving partitions", r.wait)
+        for side, p in received:
+            self.held[side].add(p)
+        for side, p in sent:
+            for view in self._views(self.sides[side], p):
                 _release(view)
-        # each vertex partition on exactly one rank (and the stop flags, summed)
-        mine = np.zeros(self.P + 1)
-        mine[list(self.held)] = 1
-        mine[self.P] = 1.0 if stop else 0.0
+        # each partition on exactly one rank (and the stop flags, summed)
+        n = len(self.sides) * self.P
+        mine = np.zeros(n + 1)
+        for k, side in enumerate(self.sides):
+            mine[[k * self.P + p for p in self.held[side]]] = 1
+        mine[n] = 1.0 if stop else 0.0
         total = self.ranks.all_sum(mine, "checking partition ownership")
         self.stats["transfer_seconds"] += time.perf_counter() - t0
         self.stats["ownership_checks"] += 1
-        if not np.all(total[:self.P] == 1):
-            bad = int(np.flatnonzero(total[:self.P] != 1)[0])
-            raise DistributedError(f"vertex partition {bad} is held by {int(total[bad])} "
-                                   "ranks (the transfers went wrong)")
-        return bool(total[self.P] > 0)
+        if not np.all(total[:n] == 1):
+            bad = int(np.flatnonzero(total[:n] != 1)[0])
+            side = list(self.sides)[bad // self.P]
+            raise DistributedError(f"partition {bad % self.P} ({side} side) is held by "
+                                   f"{int(total[bad])} ranks (the transfers went wrong)")
+        return bool(total[n] > 0)
+
+    def _share_lanes(self) -> None:
+        """Every rank gets each round slot's lane copies from the rank that
+        trained that slot, so all reduce the global tables alike (and as the
+        serial run does, in lane order)."""
+        import torch
+        if not self._globals:
+            return
+        k = self.threads_per_block
+        copies = self.store.lane_copies()
+        for slot in range(self.store.layout.num_slots):
+            src = slot % self.ranks.world
+            for name in self._globals:
+                view = copies[name][slot * k:(slot + 1) * k]
+                self.ranks._call("sharing the global tables' lanes", self.ranks.dist.broadcast,
+                                 torch.from_numpy(view), src)
+
+    def lanes(self) -> dict:
+        self._share_lanes()
+        return super().lanes()
 
     def train_episode(self, pool, rounds, *, skip=frozenset(), lanes=None, should_stop=None,
                       on_task=None):
@@ -347,17 +403,20 @@ class DistributedExecutor(NumbaExecutor):
         k = 0
         stopped = False
         for r in rounds:
-            if self._move_heads(r, bool(should_stop and should_stop())):
+            if self._move_partitions(r, bool(should_stop and should_stop())):
                 stopped = True             # every rank stops before this round
                 break
             self.stats["rounds"] += 1
             for t in r:
                 if k not in skip:
                     expected[t.i, t.j] += t.hi - t.lo
-                    if self.owner(t.j) == me:
-                        if t.i not in self.held:
+                    if self.owner(t.i, t.j) == me:
+                        missing = [(side, p) for side, p in self._needs(t)
+                                   if p not in self.held[side]]
+                        if missing:
                             raise DistributedError(f"rank {me} was given block ({t.i}, {t.j}) "
-                                                   f"without vertex partition {t.i}")
+                                                   f"without partition {missing[0][1]} "
+                                                   f"({missing[0][0]} side)")
                         st = self._train_block(pool, t)
                         results[k] = st
                         counts[t.i, t.j] += st.num_samples
@@ -378,6 +437,7 @@ class DistributedExecutor(NumbaExecutor):
         self.stats["max_rss_training"] = _max_rss()
         if stopped:
             return EpisodeResult(loss, count, sorted(set(range(done_upto)) | set(skip)))
+        self._share_lanes()
         self.store.end_episode()
         return EpisodeResult(loss, count)
 
@@ -386,11 +446,12 @@ class DistributedExecutor(NumbaExecutor):
         holding it (vertex) or owning it (context)."""
         import torch
         dist = self.ranks.dist
-        for p in range(self.P):
-            for names, src in ((self._heads, self.holder[p]), (self._tails, self.owner(p))):
+        for side, names in self.sides.items():
+            for p in range(self.P):
                 for view in self._views(names, p):
                     t = torch.from_numpy(view)
-                    self.ranks._call("gathering the tables", dist.broadcast, t, src)
+                    self.ranks._call("gathering the tables", dist.broadcast, t,
+                                     self.holder[side][p])
         return super().tables()
 
     def gathered_tables(self):
@@ -400,8 +461,9 @@ class DistributedExecutor(NumbaExecutor):
         import torch
         dist, me = self.ranks.dist, self.ranks.rank
         ops = []
-        for p in range(self.P):
-            for names, src in ((self._heads, self.holder[p]), (self._tails, self.owner(p))):
+        for side, names in self.sides.items():
+            for p in range(self.P):
+                src = self.holder[side][p]
                 if src == 0:
                     continue
                 for view in self._views(names, p):
@@ -419,13 +481,11 @@ class DistributedExecutor(NumbaExecutor):
     def _release_unheld(self) -> None:
         """Rank 0 after a checkpoint: the pages of partitions it does not hold."""
         self._release_pending = False
-        for p in range(self.P):
-            if p not in self.held:
-                for view in self._views(self._heads, p):
-                    _release(view)
-            if self.owner(p) != self.ranks.rank:
-                for view in self._views(self._tails, p):
-                    _release(view)
+        for side, names in self.sides.items():
+            for p in range(self.P):
+                if p not in self.held[side]:
+                    for view in self._views(names, p):
+                        _release(view)
 
     def sample_rows(self, k: int, seed: int) -> dict:
         # the rows this rank holds are current; a NaN anywhere shows up on its holder

@@ -469,7 +469,7 @@ def _run_in_order_of_conflicts(runner: ThreadRunner, num_workers: int,
 
 
 def make_executor(rc, model, layout, tables: dict, constants: dict,
-                  files: Optional[dict] = None, ranks=None) -> Executor:
+                  files: Optional[dict] = None, ranks=None, schedule=None) -> Executor:
     """The executor for the resolved config's backend; ``files``: the
     partitioned tables kept in files (``table_storage`` a folder); ``ranks``:
     the process group of a run on several processes."""
@@ -479,7 +479,8 @@ def make_executor(rc, model, layout, tables: dict, constants: dict,
         from .distributed import DistributedExecutor
         return DistributedExecutor(HostStore(layout, tables, constants), kernel,
                                    num_workers=rc.num_workers,
-                                   threads_per_block=rc.threads_per_block, ranks=ranks)
+                                   threads_per_block=rc.threads_per_block, ranks=ranks,
+                                   schedule=schedule)
     if files:
         from .paged import PagedStore
         store = PagedStore(layout, tables, constants, files, rc.table_memory)

@@ -120,6 +120,11 @@ class HostStore:
     def lanes(self) -> dict:
         return {name: copies.copy() for name, copies in self._copies.items()}
 
+    def lane_copies(self) -> dict:
+        """The live lane copies of the GLOBAL tables, by name (several processes
+        share them before the reduction)."""
+        return self._copies
+
     def end_episode(self) -> None:
         for name, copies in self._copies.items():
             _reduce_lanes(self._tables[name], copies, self.layout.reduce_mode(name))

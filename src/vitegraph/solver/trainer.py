@@ -314,7 +314,9 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     if ranks is not None and rc.dist_sampling == "share":
         if hasattr(problem.sampler, "share"):
             from .distributed import SampleRouting
-            routing = problem.sampler.share = SampleRouting(ranks, P)
+            from .distributed import block_owners
+            routing = problem.sampler.share = SampleRouting(ranks, P,
+                                                            block_owners(rounds, ranks.world))
         else:
             log.warning("%s's sampler cannot share the sampling: every process walks the "
                         "whole pool", model.title)
@@ -343,7 +345,8 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
                 part.loss if part else 0.0, part.samples if part else 0))
 
     try:
-        executor = make_executor(rc, model, layout, tables, problem.constants, files, ranks)
+        executor = make_executor(rc, model, layout, tables, problem.constants, files, ranks,
+                                 rounds)
         del tables
         stats.setup_seconds = time.perf_counter() - t_start
         log.info("setup %.1f s (tables %s, sampler and pools ready)", stats.setup_seconds,
