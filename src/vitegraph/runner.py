@@ -270,6 +270,9 @@ def run_kg(config: RunConfig, *, data_dir=None, resume: bool = False, restart: b
     t1 = time.perf_counter()
     result = train(kg, tc, checkpoint=ckpt, resume=resume)
     t_train = time.perf_counter() - t1
+    from .solver.distributed import is_main_process
+    if not is_main_process():      # several processes: rank 0 evaluates and writes
+        return {"main": False, "scores": None}
     emb = result.embeddings()
     t2 = time.perf_counter()
     evaluation = {}
