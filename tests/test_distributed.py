@@ -24,21 +24,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(world, tmp_path, options, timeout=240, env_extra=None):
-    """Run ``world`` ranks; returns [(returncode, stderr, result or None)]."""
+def spawn(tmp_path, options_per_rank):
+    """Start one worker per entry of ``options_per_rank`` as the ranks of one
+    run (the environment torchrun would give them); returns [(output, Popen)]."""
     port = free_port()
+    world = len(options_per_rank)
     procs = []
-    for rank in range(world):
+    for rank, options in enumerate(options_per_rank):
         env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), NUMBA_NUM_THREADS="1",
-                   OMP_NUM_THREADS="1", **(env_extra or {}))
+                   OMP_NUM_THREADS="1")
         out = tmp_path / f"rank{rank}.npz"
         procs.append((out, subprocess.Popen(
             [sys.executable, str(WORKER), str(out), json.dumps(options)], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+    return procs
+
+
+def launch(world, tmp_path, options, timeout=240):
+    """Run ``world`` ranks; returns [(returncode, stderr, result or None)]."""
     results = []
     deadline = time.monotonic() + timeout
-    for out, p in procs:
+    for out, p in spawn(tmp_path, [options] * world):
         try:
             _, err = p.communicate(timeout=max(1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -110,15 +117,8 @@ def test_a_killed_rank_stops_the_others_with_a_clear_error(tmp_path):
 
 def test_a_hung_rank_stops_the_others_within_the_timeout(tmp_path):
     t0 = time.monotonic()
-    port = free_port()
-    procs = []
-    for rank in range(2):
-        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
-                   MASTER_PORT=str(port), NUMBA_NUM_THREADS="1")
-        procs.append(subprocess.Popen(
-            [sys.executable, str(WORKER), str(tmp_path / f"r{rank}.npz"),
-             json.dumps(dict(BASE, num_partitions=2, hang_at_episode=2, dist_timeout=5))],
-            env=env, stderr=subprocess.PIPE, text=True))
+    opts = dict(BASE, num_partitions=2, hang_at_episode=2, dist_timeout=5)
+    procs = [p for _, p in spawn(tmp_path, [opts, opts])]
     try:
         err = procs[0].communicate(timeout=90)[1]
         waited = time.monotonic() - t0
@@ -159,15 +159,8 @@ def test_a_distributed_checkpoint_resumes_in_one_process(tmp_path, serial):
 
 
 def test_config_mismatch_between_ranks_is_refused(tmp_path):
-    port = free_port()
-    procs = []
-    for rank, dim in ((0, 16), (1, 8)):
-        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
-                   MASTER_PORT=str(port), NUMBA_NUM_THREADS="1")
-        procs.append(subprocess.Popen(
-            [sys.executable, str(WORKER), str(tmp_path / f"r{rank}.npz"),
-             json.dumps(dict(BASE, dim=dim, num_partitions=2))], env=env,
-            stderr=subprocess.PIPE, text=True))
+    procs = [p for _, p in spawn(tmp_path, [dict(BASE, dim=dim, num_partitions=2)
+                                            for dim in (16, 8)])]
     errs = [p.communicate(timeout=120)[1] for p in procs]
     assert all(p.returncode != 0 for p in procs)
     assert any("the ranks disagree on config" in e for e in errs), errs[0][-2000:]
@@ -177,14 +170,7 @@ def test_ctrl_c_on_every_rank_saves_a_checkpoint_that_resumes(tmp_path, serial):
     import signal
     ck = str(tmp_path / "ck.npz")
     opts = dict(BASE, num_partitions=2, num_epoch=4000, checkpoint=ck)
-    port = free_port()
-    procs = []
-    for rank in range(2):
-        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
-                   MASTER_PORT=str(port), NUMBA_NUM_THREADS="1")
-        procs.append(subprocess.Popen(
-            [sys.executable, str(WORKER), str(tmp_path / f"r{rank}.npz"), json.dumps(opts)],
-            env=env, stderr=subprocess.PIPE, text=True))
+    procs = [p for _, p in spawn(tmp_path, [opts, opts])]
     time.sleep(12)                       # past start-up, into training
     for p in procs:
         p.send_signal(signal.SIGINT)     # as torchrun forwards Ctrl-C
