@@ -205,3 +205,18 @@ def test_tables_seen_from_both_sides_and_global_tables(model, options, tmp_path)
         for name, table in ref.tables.items():
             np.testing.assert_array_equal(res[name], table)
     assert runs[0][2]["transfers"] > 0
+
+
+def test_the_torch_kernels_host_staged(tmp_path):
+    # backend torch on the CPU: the path a GPU process takes, with the device
+    # the CPU; bitwise the serial torch run
+    opts = dict(BASE, num_partitions=2, backend="torch", device="cpu", batch_size=4096)
+    opts.pop("num_workers")
+    g, _ = planted_partition(600, 4, seed=0)
+    ref = vg.train(g, "deepwalk", progress=False, **opts)
+    runs = launch(2, tmp_path, opts)
+    for rc, err, _ in runs:
+        assert rc == 0, err[-3000:]
+    for _, _, res in runs:
+        np.testing.assert_array_equal(res["vertex"], ref["vertex"])
+        np.testing.assert_array_equal(res["context"], ref["context"])

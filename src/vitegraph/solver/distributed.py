@@ -45,7 +45,14 @@ tables' lane copies of round slot s live on that rank, and before the
 reduction each slot's lanes are broadcast from it, so every rank reduces all
 lanes in lane order, as the serial run does.
 
-Not yet: the NCCL / GPU path, sharded checkpoints.
+The torch and Triton kernels (``backend: torch`` or ``triton``) run host-staged:
+a block's partitions go to the process's device (``cuda:LOCAL_RANK``) and back,
+and partitions travel between processes through host memory over gloo, as
+GraphVite stages partitions through host memory on one machine.  Tested with
+torch on the CPU only (bitwise the serial torch run); device-to-device
+transfers over NCCL are not built, and no GPU has run any of this.
+
+Not yet: NCCL transfers, sharded checkpoints.
 """
 
 from __future__ import annotations
@@ -256,9 +263,9 @@ def _max_rss() -> int:
 
 def check_supported(model, rc, ranks: Ranks) -> None:
     owner = rc.config._owner
-    if rc.backend != "numba":
-        raise ParameterError(owner, "backend", "numba when training on several processes "
-                             "(the GPU path is not distributed yet)", rc.backend)
+    if rc.backend != "numba" and len(rc.device.split(",")) > 1:
+        raise ParameterError(owner, "device", "one device per process when training on "
+                             "several processes", rc.device)
     if rc.table_storage != "memory":
         raise ParameterError(owner, "table_storage", "memory when training on several "
                              "processes", rc.table_storage)
@@ -279,10 +286,21 @@ class DistributedExecutor(NumbaExecutor):
     the lane copies of round slot s of the global tables."""
 
     def __init__(self, store, kernel, *, num_workers: int, threads_per_block: int,
-                 ranks: Ranks, schedule):
+                 ranks: Ranks, schedule, device: Optional[str] = None,
+                 seeded: bool = False):
         super().__init__(store, kernel, num_workers=num_workers,
                          threads_per_block=threads_per_block)
         self.ranks = ranks
+        self.device = None
+        if device is not None:           # the torch or Triton kernels, host-staged
+            import torch
+            self.torch = torch
+            if device == "cuda":         # one GPU per process of this machine
+                local = int(os.environ.get("LOCAL_RANK", ranks.rank))
+                device = f"cuda:{local % max(1, torch.cuda.device_count())}"
+            self.device = torch.device(device)
+            self.seeded = seeded
+            self._generator = torch.Generator(device=self.device)
         lay = store.layout
         self.P = lay.num_partitions
         self._arrays = store.tables()
@@ -303,6 +321,42 @@ class DistributedExecutor(NumbaExecutor):
                       "transfer_seconds": 0.0, "ownership_checks": 0, "rounds": 0,
                       "max_rss_training": 0}
         self._release_pending = False
+
+    def _train_block(self, pool, task):
+        if self.device is None:
+            return super()._train_block(pool, task)
+        return self._train_block_torch(pool, task)
+
+    def _train_block_torch(self, pool, task):
+        """A block through the torch or Triton kernel on this process's device:
+        the block's partitions (host arrays) go to the device and back (on the
+        CPU the kernel works on them in place).  Its random stream is seeded
+        from the task, as :class:`~vitegraph.solver.executors.TorchExecutor` does."""
+        torch = self.torch
+        t0 = time.perf_counter()
+        tables, consts = self.store.block(task.i, task.j, task.slot)
+        on_host = self.device.type == "cpu"
+
+        def to_device(a):
+            t = torch.from_numpy(np.ascontiguousarray(a))
+            return t if on_host else t.to(self.device)
+        dev_tables = {n: to_device(a) for n, a in tables.items()}
+        dev_consts = {n: to_device(a) for n, a in consts.items()}
+        cols = [to_device(c) for c in task.columns(pool)]
+        if self.seeded:
+            rng = int(task.seed)
+        else:
+            rng = self._generator
+            rng.manual_seed(int(task.seed) & ((1 << 63) - 1))
+        try:
+            st = self.kernel(dev_tables, cols, dev_consts, task.lr_start, task.lr_end, rng, 1)
+            if not on_host:
+                for n, a in tables.items():
+                    a[...] = dev_tables[n].cpu().numpy()
+        finally:
+            self.store.release(task.i, task.j, task.slot)
+        self._busy[0] = self._busy.get(0, 0.0) + time.perf_counter() - t0
+        return st
 
     def owner(self, i: int, j: int) -> int:
         return int(self.owner_of[i, j])

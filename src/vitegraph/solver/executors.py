@@ -477,10 +477,13 @@ def make_executor(rc, model, layout, tables: dict, constants: dict,
     kernel = model.kernel(rc.backend, rc)
     if ranks is not None:
         from .distributed import DistributedExecutor
+        on_device = rc.backend in ("torch", "triton")
         return DistributedExecutor(HostStore(layout, tables, constants), kernel,
-                                   num_workers=rc.num_workers,
-                                   threads_per_block=rc.threads_per_block, ranks=ranks,
-                                   schedule=schedule)
+                                   num_workers=1 if on_device else rc.num_workers,
+                                   threads_per_block=1 if on_device else rc.threads_per_block,
+                                   ranks=ranks, schedule=schedule,
+                                   device=rc.device if on_device else None,
+                                   seeded=rc.backend == "triton")
     if files:
         from .paged import PagedStore
         store = PagedStore(layout, tables, constants, files, rc.table_memory)
