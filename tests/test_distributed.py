@@ -55,6 +55,7 @@ def launch(world, tmp_path, options, timeout=240):
         if p.returncode == 0:
             z = np.load(out)
             res = {k: z[k] for k in z.files if k != "stats"}
+            res["table_names"] = [k for k in z.files if k != "stats"]
             res.update(json.loads(str(z["stats"])))
         results.append((p.returncode, err, res))
     return results
@@ -64,11 +65,23 @@ BASE = dict(dim=16, num_epoch=40, num_workers=1, threads_per_block=1, num_sample
             seed=3)
 
 
+def reference(tmp_path, options):
+    """The serial run of ``options`` in a process of its own, after a first one
+    that compiles and caches the numba kernels: every process compared then runs
+    the same cached machine code (code numba compiles in a process and the code
+    it loads from its cache can round differently under fastmath, measured)."""
+    folder = tmp_path / "reference"
+    folder.mkdir(exist_ok=True)
+    for _ in range(2):
+        (rc, err, res), = launch(1, folder, options)
+        assert rc == 0, err[-3000:]
+    return res
+
+
 @pytest.fixture(scope="module")
-def serial():
-    g, _ = planted_partition(600, 4, seed=0)
-    return {P: vg.train(g, "deepwalk", progress=False, num_partitions=P, **BASE)
-            for P in (2, 4)}
+def serial(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serial")
+    return {P: reference(tmp, dict(BASE, num_partitions=P)) for P in (2, 4)}
 
 
 @pytest.mark.parametrize("world,P,sampling", [(2, 2, "share"), (2, 4, "share"),
@@ -82,7 +95,7 @@ def test_ranks_give_bitwise_the_serial_tables(world, P, sampling, tmp_path, seri
     for _, _, res in runs:                    # every rank returns the whole result
         np.testing.assert_array_equal(res["vertex"], ref["vertex"])
         np.testing.assert_array_equal(res["context"], ref["context"])
-        assert res["samples"] == ref.stats.samples
+        assert res["samples"] == ref["samples"]
     # the transfers are those the placement plan predicts, and every byte sent
     # was received
     from vitegraph.partition.placement import column_owner, placement_plan
@@ -152,9 +165,8 @@ def test_a_distributed_checkpoint_resumes_in_one_process(tmp_path, serial):
     opts = dict(BASE, num_partitions=2, checkpoint=ck, checkpoint_every=0)
     first = launch(2, tmp_path, dict(opts, die_at_episode=3, dist_timeout=20))
     assert first[1][0] == 3
-    g, _ = planted_partition(600, 4, seed=0)
-    opts.pop("checkpoint")
-    r = vg.train(g, "deepwalk", progress=False, checkpoint=ck, resume=True, **opts)
+    (rc, err, r), = launch(1, tmp_path, dict(opts, resume=True))
+    assert rc == 0, err[-3000:]
     np.testing.assert_array_equal(r["vertex"], serial[2]["vertex"])
 
 
@@ -193,17 +205,15 @@ def test_tables_seen_from_both_sides_and_global_tables(model, options, tmp_path)
     # a table seen from both sides (first-order LINE's, the entities) moves both
     # partitions of a block; global tables (relations) are reduced from every
     # rank's lane copies in lane order: still bitwise the serial run
-    from dist_worker import make_data
-    from vitegraph.graph.triplets import as_knowledge_graph
-    opts = dict(BASE, num_partitions=4, **options)
-    data = as_knowledge_graph(make_data("kg")) if model == "transe" else make_data("graph")
-    ref = vg.train(data, model, progress=False, **opts)
-    runs = launch(2, tmp_path, dict(opts, model=model))
+    opts = dict(BASE, num_partitions=4, model=model, **options)
+    ref = reference(tmp_path, opts)
+    runs = launch(2, tmp_path, opts)
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
     for _, _, res in runs:
-        for name, table in ref.tables.items():
-            np.testing.assert_array_equal(res[name], table)
+        assert res["table_names"] == ref["table_names"]
+        for name in ref["table_names"]:
+            np.testing.assert_array_equal(res[name], ref[name])
     assert runs[0][2]["transfers"] > 0
 
 
@@ -212,8 +222,7 @@ def test_the_torch_kernels_host_staged(tmp_path):
     # the CPU; bitwise the serial torch run
     opts = dict(BASE, num_partitions=2, backend="torch", device="cpu", batch_size=4096)
     opts.pop("num_workers")
-    g, _ = planted_partition(600, 4, seed=0)
-    ref = vg.train(g, "deepwalk", progress=False, **opts)
+    ref = reference(tmp_path, opts)
     runs = launch(2, tmp_path, opts)
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
