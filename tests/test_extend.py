@@ -206,3 +206,17 @@ def test_estimator_fit_with_init_and_embed_new_nodes(setting):
     np.testing.assert_array_equal(warm.embeddings_.vectors[~new],
                                   est.embeddings_.vectors[rows[~new]])
     assert warm.stats_.samples < est.stats_.samples / 4
+
+
+def test_rows_for_matches_names_of_any_kind():
+    e = vg.Embeddings(np.zeros((3, 2), np.float32), vg.Vocabulary(np.array(["a", "12", "c"]), 3))
+    np.testing.assert_array_equal(e.rows_for(vg.Vocabulary(np.array(["c", "zz", "a"]), 3)),
+                                  [2, -1, 0])
+    # an int name matches the string of its digits, however long the strings are
+    np.testing.assert_array_equal(e.rows_for(vg.Vocabulary(np.array([12, 12345]), 2)), [1, -1])
+    ints = vg.Embeddings(np.zeros((3, 2), np.float32), vg.Vocabulary(np.array([7, 3, 9]), 3))
+    np.testing.assert_array_equal(ints.rows_for(vg.Vocabulary(np.array([9, 4, 7, 3]), 4)),
+                                  [2, -1, 0, 1])
+    ident = vg.Embeddings(np.zeros((3, 2), np.float32))
+    np.testing.assert_array_equal(ident.rows_for(vg.Vocabulary(np.array([2, 5, 0]), 3)),
+                                  [2, -1, 0])

@@ -64,6 +64,15 @@ FORMAT_VERSION = 2
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 _INT = re.compile(rb"-?(0|[1-9][0-9]*)\Z")
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _name_key(x):
+    """A node name for matching: ints as ints, strings of decimal digits
+    (without leading zeros) as the int they spell, other strings as they are."""
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    s = str(x)
+    return int(s) if _INT.match(s.encode()) else s
 _EXTENSIONS = {".npz": "npz", ".txt": "text", ".w2v": "text", ".vec": "text",
                ".bin": "binary"}
 
@@ -223,26 +232,25 @@ class Embeddings:
         """Row of ``table`` (default: the primary) holding each node of
         ``vocabulary`` (another graph's names, in its id order), or -1 where
         the node has none: int64[len(vocabulary)].  ``None``: the identity
-        names ``0..n-1`` of this table's rows."""
-        mine = self.vocabulary_of(table or self.primary)
-        rows = self._tables[table or self.primary].shape[0]
-        if vocabulary is None:
-            vocabulary = Vocabulary(None, rows)
-        if mine is None or mine.is_identity:
-            if not vocabulary.is_identity and vocabulary.names.dtype.kind == "U":
-                return np.full(len(vocabulary), -1, dtype=np.int64)
-            names = vocabulary.names.astype(np.int64)
-            return np.where((names >= 0) & (names < rows), names, -1)
-        if vocabulary.is_identity or vocabulary.names.dtype.kind != mine.names.dtype.kind:
-            names = vocabulary.names
-            if names.dtype.kind != mine.names.dtype.kind:
-                names = names.astype(mine.names.dtype)
-        else:
-            names = vocabulary.names
-        index = mine._lookup()
-        key = str if mine.names.dtype.kind == "U" else int
-        return np.fromiter((index.get(key(x), -1) for x in names.tolist()), dtype=np.int64,
-                           count=len(names))
+        names ``0..n-1`` of this table's rows.  An int name matches the string
+        of its decimal digits (as word2vec files name nodes)."""
+        name = table or self.primary
+        rows = self._tables[name].shape[0]
+        mine = self.vocabulary_of(name)
+        mine = Vocabulary(None, rows) if mine is None else mine
+        theirs = (Vocabulary(None, rows) if vocabulary is None else vocabulary).names
+        if mine.names.dtype.kind == "i" and theirs.dtype.kind == "i":
+            if mine.is_identity:
+                return np.where((theirs >= 0) & (theirs < rows), theirs, -1).astype(np.int64)
+            if rows == 0:
+                return np.full(len(theirs), -1, dtype=np.int64)
+            order = np.argsort(mine.names, kind="stable")
+            ranked = mine.names[order]
+            at = np.minimum(np.searchsorted(ranked, theirs), ranked.size - 1)
+            return np.where(ranked[at] == theirs, order[at], -1).astype(np.int64)
+        index = {_name_key(x): i for i, x in enumerate(mine.names.tolist())}
+        return np.fromiter((index.get(_name_key(x), -1) for x in theirs.tolist()),
+                           dtype=np.int64, count=len(theirs))
 
     def _aliases(self) -> dict[str, str]:
         """{table name: earlier table name holding the very same array}."""

@@ -112,9 +112,6 @@ class Ranks:
         self._call(what, self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM)
         return t.numpy()
 
-    def any(self, flag: bool, what: str) -> bool:
-        return bool(self.all_sum(np.array([1.0 if flag else 0.0]), what)[0] > 0)
-
     def check_same(self, facts: dict) -> None:
         """Raise unless every rank passes the same ``facts`` (config, data)."""
         text = json.dumps(facts, sort_keys=True, default=str)
@@ -540,10 +537,6 @@ class DistributedExecutor(NumbaExecutor):
                 if p not in self.held[side]:
                     for view in self._views(names, p):
                         _release(view)
-
-    def sample_rows(self, k: int, seed: int) -> dict:
-        # the rows this rank holds are current; a NaN anywhere shows up on its holder
-        return super().sample_rows(k, seed)
 
     @property
     def counters(self):
