@@ -157,6 +157,25 @@ def test_resume_with_the_same_world_size(tmp_path, serial):
         assert res["episodes"] == 2            # the two after the checkpoint
 
 
+def test_ranks_agree_on_when_to_checkpoint(tmp_path, serial):
+    # a checkpoint is a collective: a rank whose clock says "due" must not
+    # enter it alone (here rank 1 is always due and rank 0 never)
+    ck = tmp_path / "ck.npz"
+    opts = dict(BASE, num_partitions=2, checkpoint=str(ck), dist_timeout=30)
+    t0 = time.monotonic()
+    runs = []
+    for out, p in spawn(tmp_path, [dict(opts, checkpoint_every=1e9),
+                                   dict(opts, checkpoint_every=0)]):
+        err = p.communicate(timeout=200)[1]
+        assert p.returncode == 0, err[-3000:]
+        runs.append(np.load(out))
+    assert time.monotonic() - t0 < 150
+    for z in runs:
+        np.testing.assert_array_equal(z["vertex"], serial[2]["vertex"])
+    from vitegraph.solver.checkpoint import load_checkpoint
+    assert load_checkpoint(ck).episode == 3      # saved after every episode but the last
+
+
 def test_a_distributed_checkpoint_resumes_in_one_process(tmp_path, serial):
     # the schedule is the serial one, so the world size may even change
     ck = str(tmp_path / "ck.npz")

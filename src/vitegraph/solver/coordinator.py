@@ -288,13 +288,15 @@ class Coordinator:
                     if done == plan.num_episodes:
                         break  # finished: a late Ctrl-C does not throw the result away
                     due = time.perf_counter() - last_save >= self.checkpoint_every
-                    if self.save is not None and (due or stop.requested):
+                    # clocks and signals differ between processes: all save or none
+                    due, requested = self.executor.any_rank(due, stop.requested)
+                    if self.save is not None and (due or requested):
                         current = self.executor.gathered_tables()
                         check_finite(current, self.lr.lr0, episode + 1, plan.num_episodes)
                         self.save(current, done, None)
                         saved = True
                         last_save = time.perf_counter()
-                    if stop.requested:
+                    if requested:
                         interrupted = True
                         break
         finally:

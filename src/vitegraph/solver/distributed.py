@@ -437,6 +437,10 @@ class DistributedExecutor(NumbaExecutor):
                 self.ranks._call("sharing the global tables' lanes", self.ranks.dist.broadcast,
                                  torch.from_numpy(view), src)
 
+    def any_rank(self, *flags: bool) -> tuple:
+        total = self.ranks.all_sum(np.array(flags, dtype=np.float64), "agreeing on a checkpoint")
+        return tuple(bool(x > 0) for x in total)
+
     def lanes(self) -> dict:
         self._share_lanes()
         return super().lanes()

@@ -96,6 +96,12 @@ class Executor:
         which writes it)."""
         return self.tables()
 
+    def any_rank(self, *flags: bool) -> tuple:
+        """``flags`` true where any process of the run has them true (one
+        process: ``flags``); decisions every rank must take alike, such as
+        saving a checkpoint (a collective) or stopping."""
+        return tuple(bool(f) for f in flags)
+
     @property
     def counters(self) -> dict:
         """Executor statistics: busy seconds per worker, partition swaps ..."""
