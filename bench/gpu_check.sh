@@ -37,6 +37,10 @@ timeout 60 python3 -m pytest -q -p no:cacheprovider -m gpu tests/test_kernels.py
 timeout 30 python3 -m pytest -q -p no:cacheprovider tests/test_largevis.py -k "triton" \
     2>&1 | tee -a "$OUT/gpu_tests.txt"
 
+# two processes on the one GPU (device-resident partitions, moved over gloo)
+timeout 120 python3 -m pytest -q -p no:cacheprovider -m gpu tests/test_distributed.py \
+    2>&1 | tee -a "$OUT/gpu_tests.txt"
+
 echo "== figures"
 timeout 330 python3 bench/gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/gpu_check.log"
 echo "== done: $OUT/gpu_check.json"

@@ -29,6 +29,9 @@ def main():
     checkpoint = options.pop("checkpoint", None)
     resume = options.pop("resume", False)
     every = options.pop("checkpoint_every", 60.0)
+    if options.pop("resident_on_cpu", False):
+        import vitegraph.solver.distributed as d
+        d.RESIDENT_ON_CPU = True      # the device-resident path, with the CPU as device
     die_at = options.pop("die_at_episode", None)
     hang_at = options.pop("hang_at_episode", None)
     if (die_at is not None or hang_at is not None) and int(os.environ["RANK"]) == 1:
@@ -58,7 +61,8 @@ def main():
                                         "episodes": st.episodes,
                                         "passes": r.config.passes,
                                         "pairs_sent": st.pairs_sent,
-                                        "pairs_received": st.pairs_received})))
+                                        "pairs_received": st.pairs_received,
+                                        "max_device_bytes": st.max_device_bytes})))
 
 
 if __name__ == "__main__":

@@ -165,6 +165,12 @@ class TrainConfig(ModelConfig):
                                 "1/W of the pool's streams and sends each pair to the process "
                                 "training its block) or all (each walks the whole pool and "
                                 "keeps its own blocks' pairs)", choices=("share", "all"))
+    dist_backend: str = option(AUTO, "str", "on several processes with the torch or "
+                               "triton kernels on GPUs: how partitions travel between "
+                               "processes: nccl (device to device; each process's partitions "
+                               "stay on its GPU) or gloo (through host memory); auto = nccl "
+                               "when the kernels run on CUDA and torch has NCCL, else gloo",
+                               choices=(AUTO, "gloo", "nccl"))
     batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend "
                              "only)", minimum=1)
 

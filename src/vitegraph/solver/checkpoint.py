@@ -36,7 +36,7 @@ FORMAT_VERSION = 2
 # except for the lane copies of a run stopped inside an episode, checked apart)
 FREE_OPTIONS = {"progress", "num_workers", "threads_per_block", "device_memory",
                 "memory_budget", "table_storage", "table_memory", "dist_timeout",
-                "dist_sampling"}
+                "dist_sampling", "dist_backend"}
 
 
 @dataclass

@@ -65,6 +65,7 @@ class TrainStats:
     rounds: int = 0                   # several processes: rounds of blocks trained
     max_rss_training: int = 0         # several processes: peak bytes of this process
                                       # before the result is gathered
+    max_device_bytes: int = 0         # several processes on GPUs: peak device memory
     pairs_sent: int = 0               # several processes, dist_sampling share: pairs this
     pairs_received: int = 0           # rank routed to / got from the others
     bytes_paged_in: int = 0           # tables in a folder: partitions read ...
@@ -317,6 +318,7 @@ class Coordinator:
             stats.transfer_seconds = counters.get("transfer_seconds", 0.0)
             stats.rounds = counters.get("rounds", 0)
             stats.max_rss_training = counters.get("max_rss_training", 0)
+            stats.max_device_bytes = counters.get("max_device_bytes", 0)
             stats.bytes_paged_in = counters.get("bytes_paged_in", 0)
             stats.bytes_paged_out = counters.get("bytes_paged_out", 0)
             stats.paging_seconds = counters.get("paging_seconds", 0.0)

@@ -45,14 +45,24 @@ tables' lane copies of round slot s live on that rank, and before the
 reduction each slot's lanes are broadcast from it, so every rank reduces all
 lanes in lane order, as the serial run does.
 
-The torch and Triton kernels (``backend: torch`` or ``triton``) run host-staged:
-a block's partitions go to the process's device (``cuda:LOCAL_RANK``) and back,
-and partitions travel between processes through host memory over gloo, as
-GraphVite stages partitions through host memory on one machine.  Tested with
-torch on the CPU only (bitwise the serial torch run); device-to-device
-transfers over NCCL are not built, and no GPU has run any of this.
+The torch and Triton kernels (``backend: torch`` or ``triton``) run on the
+process's device (``cuda:LOCAL_RANK``) with its partitions **resident** there:
+a rank keeps each partition it holds as a device tensor (the host arrays are
+written only for a checkpoint or the result, and their pages given back),
+trains blocks on them in place, and sends and receives them as they are.  With
+NCCL (``dist_backend: auto`` on CUDA, or ``nccl``) the group is
+``cpu:gloo,cuda:nccl``: partitions go device to device over NCCL (batched
+point-to-point), while the small host collectives (ownership, counts, lanes)
+stay on gloo; with gloo, partitions are staged through host memory.  The
+global tables' lane copies and the constants are staged per block.  Tested on
+the CPU (``RESIDENT_ON_CPU``: the same path with the CPU as device, bitwise
+the serial torch run) and, on a GPU machine, two processes sharing one GPU
+over gloo (``tests/test_distributed.py``, marked gpu); NCCL between two GPUs has
+not run here (no machine with two GPUs; one GPU cannot hold two NCCL ranks).
+With the CPU as the device the partitions are the host arrays themselves
+(host-staged, no copies).
 
-Not yet: NCCL transfers, sharded checkpoints.
+Not yet: sharded checkpoints.
 """
 
 from __future__ import annotations
@@ -73,6 +83,11 @@ from .executors import EpisodeResult, NumbaExecutor
 
 log = logging.getLogger(__name__)
 
+# Keep the partitions a process holds as tensors of their own on the CPU too
+# (as they are on a GPU), so that the tests run the device-resident path
+# without a GPU; no use otherwise.
+RESIDENT_ON_CPU = False
+
 
 def world_size_from_env() -> int:
     try:
@@ -89,13 +104,20 @@ def is_main_process() -> bool:
 
 
 class Ranks:
-    """The process group of a run: ``rank``, ``world``, ``timeout`` seconds."""
+    """The process group of a run: ``rank``, ``world``, ``timeout`` seconds.
 
-    def __init__(self, dist, rank: int, world: int, timeout: float):
+    ``group``: the group of host-memory (gloo) collectives (None: the default
+    group); ``device_p2p``: whether CUDA tensors travel process to process
+    directly (NCCL) rather than through host memory."""
+
+    def __init__(self, dist, rank: int, world: int, timeout: float, group=None,
+                 device_p2p: bool = False):
         self.dist = dist
         self.rank = rank
         self.world = world
         self.timeout = timeout
+        self.group = group
+        self.device_p2p = device_p2p
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:
@@ -109,7 +131,7 @@ class Ranks:
     def all_sum(self, a: np.ndarray, what: str) -> np.ndarray:
         import torch
         t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
-        self._call(what, self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM)
+        self._call(what, self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM, group=self.group)
         return t.numpy()
 
     def check_same(self, facts: dict) -> None:
@@ -119,7 +141,7 @@ class Ranks:
                 .hexdigest() for k, v in facts.items()}
         objs = [None] * self.world
         self._call("comparing the ranks' configs", self.dist.all_gather_object, objs,
-                   (hashlib.sha256(text.encode()).hexdigest(), mine, facts))
+                   (hashlib.sha256(text.encode()).hexdigest(), mine, facts), group=self.group)
         if len({o[0] for o in objs}) == 1:
             return
         for k in sorted(facts):
@@ -130,9 +152,33 @@ class Ranks:
         raise DistributedError("the ranks disagree on their config or data")
 
 
-def process_group(timeout: float) -> Optional[Ranks]:
-    """The run's process group when launched with ``WORLD_SIZE`` > 1 (joined
-    here with gloo if the launcher did not), else None."""
+def use_nccl(rc) -> bool:
+    """Whether partitions of this run travel over NCCL (``dist_backend``):
+    only with the torch or Triton kernels on CUDA devices."""
+    choice = rc.config.dist_backend
+    if choice == "gloo":
+        return False
+    on_cuda = rc.backend in ("torch", "triton") and rc.device.startswith("cuda")
+    have = False
+    if on_cuda:
+        import torch
+        import torch.distributed as dist
+        have = torch.cuda.is_available() and dist.is_nccl_available()
+    if choice == "nccl" and not (on_cuda and have):
+        raise ParameterError(rc.config._owner, "dist_backend", "gloo or auto unless the "
+                             "torch or triton kernels run on CUDA devices with a torch that "
+                             "has NCCL" + ("" if on_cuda else
+                                           f" (here backend {rc.backend}, device {rc.device})"),
+                             choice)
+    return on_cuda and have
+
+
+def process_group(timeout: float, nccl: bool = False) -> Optional[Ranks]:
+    """The run's process group when launched with ``WORLD_SIZE`` > 1, else
+    None.  Joined here if the launcher did not: gloo, and with ``nccl`` the
+    mixed backend ``cpu:gloo,cuda:nccl`` (host tensors over gloo, CUDA tensors
+    over NCCL).  A group the launcher made without gloo gets a gloo group of
+    its own for the host-memory collectives."""
     if world_size_from_env() <= 1:
         return None
     try:
@@ -141,14 +187,18 @@ def process_group(timeout: float) -> Optional[Ranks]:
         raise ParameterError("train", "WORLD_SIZE", "1 when torch is not installed "
                              "(pip install 'vitegraph[torch]')", os.environ["WORLD_SIZE"]) \
             from None
+    wait = datetime.timedelta(seconds=timeout)
     if not dist.is_initialized():
         try:
-            dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout))
+            dist.init_process_group("cpu:gloo,cuda:nccl" if nccl else "gloo", timeout=wait)
         except (RuntimeError, ValueError) as exc:
             raise DistributedError(f"cannot join the process group: {exc} (launch with "
                                    "torchrun, which sets RANK, WORLD_SIZE, MASTER_ADDR and "
                                    "MASTER_PORT)") from None
-    return Ranks(dist, dist.get_rank(), dist.get_world_size(), timeout)
+    backend = str(dist.get_backend())
+    group = None if "gloo" in backend else dist.new_group(backend="gloo", timeout=wait)
+    return Ranks(dist, dist.get_rank(), dist.get_world_size(), timeout, group,
+                 device_p2p=nccl and "nccl" in backend)
 
 
 class SampleRouting:
@@ -316,25 +366,57 @@ class DistributedExecutor(NumbaExecutor):
         self._globals = [t.name for t in lay.storage if t.role == GLOBAL]
         self.stats = {"partition_transfers": 0, "bytes_sent": 0, "bytes_received": 0,
                       "transfer_seconds": 0.0, "ownership_checks": 0, "rounds": 0,
-                      "max_rss_training": 0}
+                      "max_rss_training": 0, "max_device_bytes": 0}
         self._release_pending = False
+        # device-resident partitions: (table name, p) -> tensor on self.device,
+        # for the partitions this rank holds; the host arrays are written only
+        # for a checkpoint or the result (see _sync_host)
+        self.resident = self.device is not None and (self.device.type != "cpu"
+                                                     or RESIDENT_ON_CPU)
+        self._parts: dict = {}
+        if self.resident:
+            if self.device.type == "cuda":
+                self.torch.cuda.set_device(self.device)
+                if ranks.device_p2p:    # NCCL: every rank makes the communicator at once
+                    t = self.torch.zeros(1, device=self.device)
+                    ranks._call("starting NCCL", ranks.dist.all_reduce, t)
+            for side, names in self.sides.items():
+                for p in self.held[side]:
+                    for name, view in zip(names, self._views(names, p)):
+                        self._parts[name, p] = self._to_device(view)
+                        _release(view)
 
     def _train_block(self, pool, task):
         if self.device is None:
             return super()._train_block(pool, task)
         return self._train_block_torch(pool, task)
 
+    def _to_device(self, a: np.ndarray):
+        """A copy of host array ``a`` on this process's device."""
+        t = self.torch.from_numpy(np.ascontiguousarray(a))
+        return t.clone() if self.device.type == "cpu" else t.to(self.device)
+
     def _train_block_torch(self, pool, task):
         """A block through the torch or Triton kernel on this process's device:
-        the block's partitions (host arrays) go to the device and back (on the
-        CPU the kernel works on them in place).  Its random stream is seeded
+        its partitions are the resident tensors (or, host-staged, copies of
+        the host arrays that go back after the block; on the CPU the kernel
+        works on the host arrays in place); the global tables' lane copies and
+        the constants are staged per block.  Its random stream is seeded
         from the task, as :class:`~vitegraph.solver.executors.TorchExecutor` does."""
         torch = self.torch
         t0 = time.perf_counter()
-        tables, consts = self.store.block(task.i, task.j, task.slot)
+        if self.resident:
+            lay = self.store.layout
+            tables, consts = lay.block_views(task.i, task.j, task.slot,
+                                             lambda name, p: self._parts[name, p],
+                                             self.store.lane_copies(), self.store._constants)
+        else:
+            tables, consts = self.store.block(task.i, task.j, task.slot)
         on_host = self.device.type == "cpu"
 
         def to_device(a):
+            if not isinstance(a, np.ndarray):
+                return a                  # a resident partition
             t = torch.from_numpy(np.ascontiguousarray(a))
             return t if on_host else t.to(self.device)
         dev_tables = {n: to_device(a) for n, a in tables.items()}
@@ -349,10 +431,15 @@ class DistributedExecutor(NumbaExecutor):
             st = self.kernel(dev_tables, cols, dev_consts, task.lr_start, task.lr_end, rng, 1)
             if not on_host:
                 for n, a in tables.items():
-                    a[...] = dev_tables[n].cpu().numpy()
+                    if isinstance(a, np.ndarray):
+                        a[...] = dev_tables[n].cpu().numpy()
         finally:
-            self.store.release(task.i, task.j, task.slot)
+            if not self.resident:
+                self.store.release(task.i, task.j, task.slot)
         self._busy[0] = self._busy.get(0, 0.0) + time.perf_counter() - t0
+        if self.device.type == "cuda":
+            self.stats["max_device_bytes"] = max(self.stats["max_device_bytes"],
+                                                 torch.cuda.max_memory_allocated(self.device))
         return st
 
     def owner(self, i: int, j: int) -> int:
@@ -384,27 +471,32 @@ class DistributedExecutor(NumbaExecutor):
                     continue
                 self.holder[side][p] = dst
                 self.stats["partition_transfers"] += 1
-                for view in self._views(self.sides[side], p):
+                names = self.sides[side]
+                for name, view in zip(names, self._views(names, p)):
                     if me == src:
-                        ops.append((dist.isend, torch.from_numpy(view), dst))
+                        tensor = self._parts[name, p] if self.resident else \
+                            torch.from_numpy(view)
+                        ops.append((dist.isend, tensor, dst, None))
                         self.stats["bytes_sent"] += view.nbytes
                     elif me == dst:
-                        ops.append((dist.irecv, torch.from_numpy(view), src))
+                        tensor = self._receive_buffer(view) if self.resident else \
+                            torch.from_numpy(view)
+                        ops.append((dist.irecv, tensor, src, (name, p)))
                         self.stats["bytes_received"] += view.nbytes
                 if me == src:
                     self.held[side].discard(p)
                     sent.append((side, p))
                 elif me == dst:
                     received.append((side, p))
-        reqs = [self.ranks._call("moving partitions", fn, tensor, peer)
-                for fn, tensor, peer in ops]
-        for r in reqs:
-            self.ranks._call("moving partitions", r.wait)
+        self._exchange(ops)
         for side, p in received:
             self.held[side].add(p)
         for side, p in sent:
-            for view in self._views(self.sides[side], p):
-                _release(view)
+            for name, view in zip(self.sides[side], self._views(self.sides[side], p)):
+                if self.resident:
+                    del self._parts[name, p]     # device memory back
+                else:
+                    _release(view)
         # each partition on exactly one rank (and the stop flags, summed)
         n = len(self.sides) * self.P
         mine = np.zeros(n + 1)
@@ -421,6 +513,41 @@ class DistributedExecutor(NumbaExecutor):
                                    f"{int(total[bad])} ranks (the transfers went wrong)")
         return bool(total[n] > 0)
 
+    def _receive_buffer(self, view: np.ndarray):
+        """Where a resident partition shaped like ``view`` is received."""
+        on_device = self.ranks.device_p2p or self.device.type == "cpu"
+        return self.torch.empty(view.shape, dtype=self.torch.float32,
+                                device=self.device if on_device else "cpu")
+
+    def _exchange(self, ops) -> None:
+        """Run the point-to-point ``(isend or irecv, tensor, peer, key)`` ops
+        of a round's moves; a received resident partition is kept under
+        ``key``.  Resident CUDA tensors go as they are over NCCL, else through
+        host memory (staged here) over gloo."""
+        dist = self.ranks.dist
+        direct = self.resident and (self.ranks.device_p2p or self.device.type == "cpu")
+        group = None if self.resident and self.ranks.device_p2p else self.ranks.group
+        staged = []
+        for fn, tensor, peer, key in ops:
+            if self.resident and not direct and fn is dist.isend:
+                tensor = tensor.cpu()
+            staged.append(dist.P2POp(fn, tensor, peer, group=group))
+        if staged:
+            reqs = self.ranks._call("moving partitions", dist.batch_isend_irecv, staged)
+            for r in reqs:
+                self.ranks._call("moving partitions", r.wait)
+        if self.resident:
+            for fn, tensor, peer, key in ops:
+                if key is not None:
+                    self._parts[key] = tensor if direct else tensor.to(self.device)
+
+    def _sync_host(self) -> None:
+        """Copy the resident partitions this rank holds to the host arrays."""
+        if not self.resident:
+            return
+        for (name, p), t in self._parts.items():
+            self._arrays[name][self.store.layout.rows(p)] = t.cpu().numpy()
+
     def _share_lanes(self) -> None:
         """Every rank gets each round slot's lane copies from the rank that
         trained that slot, so all reduce the global tables alike (and as the
@@ -435,7 +562,7 @@ class DistributedExecutor(NumbaExecutor):
             for name in self._globals:
                 view = copies[name][slot * k:(slot + 1) * k]
                 self.ranks._call("sharing the global tables' lanes", self.ranks.dist.broadcast,
-                                 torch.from_numpy(view), src)
+                                 torch.from_numpy(view), src, group=self.ranks.group)
 
     def any_rank(self, *flags: bool) -> tuple:
         total = self.ranks.all_sum(np.array(flags, dtype=np.float64), "agreeing on a checkpoint")
@@ -501,12 +628,13 @@ class DistributedExecutor(NumbaExecutor):
         holding it (vertex) or owning it (context)."""
         import torch
         dist = self.ranks.dist
+        self._sync_host()
         for side, names in self.sides.items():
             for p in range(self.P):
                 for view in self._views(names, p):
                     t = torch.from_numpy(view)
                     self.ranks._call("gathering the tables", dist.broadcast, t,
-                                     self.holder[side][p])
+                                     self.holder[side][p], group=self.ranks.group)
         return super().tables()
 
     def gathered_tables(self):
@@ -515,6 +643,7 @@ class DistributedExecutor(NumbaExecutor):
         arrays are not complete."""
         import torch
         dist, me = self.ranks.dist, self.ranks.rank
+        self._sync_host()
         ops = []
         for side, names in self.sides.items():
             for p in range(self.P):
@@ -524,21 +653,24 @@ class DistributedExecutor(NumbaExecutor):
                 for view in self._views(names, p):
                     if me == src:
                         ops.append(self.ranks._call("gathering a checkpoint", dist.isend,
-                                                    torch.from_numpy(view), 0))
+                                                    torch.from_numpy(view), 0,
+                                                    group=self.ranks.group))
                     elif me == 0:
                         ops.append(self.ranks._call("gathering a checkpoint", dist.irecv,
-                                                    torch.from_numpy(view), src))
+                                                    torch.from_numpy(view), src,
+                                                    group=self.ranks.group))
         for op in ops:
             self.ranks._call("gathering a checkpoint", op.wait)
-        self._release_pending = me == 0
+        self._release_pending = me == 0 or self.resident
         return super().tables()
 
     def _release_unheld(self) -> None:
-        """Rank 0 after a checkpoint: the pages of partitions it does not hold."""
+        """After a checkpoint, the host pages of the partitions rank 0 does
+        not hold (with resident partitions: of all, on every rank)."""
         self._release_pending = False
         for side, names in self.sides.items():
             for p in range(self.P):
-                if p not in self.held[side]:
+                if self.resident or p not in self.held[side]:
                     for view in self._views(names, p):
                         _release(view)
 

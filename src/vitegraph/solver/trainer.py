@@ -243,8 +243,8 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     ranks = None
     from .distributed import world_size_from_env
     if world_size_from_env() > 1:
-        from .distributed import check_supported, process_group
-        ranks = process_group(rc.dist_timeout)
+        from .distributed import check_supported, process_group, use_nccl
+        ranks = process_group(rc.dist_timeout, use_nccl(rc))
         check_supported(model, rc, ranks)
         ranks.check_same({"config": {k: v for k, v in rc.to_dict().items()
                                      if k != "progress"},
