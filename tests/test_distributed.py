@@ -147,7 +147,11 @@ def test_resume_with_the_same_world_size(tmp_path, serial):
     first = launch(2, tmp_path, dict(opts, die_at_episode=2, dist_timeout=20))
     assert first[1][0] == 3 and first[0][0] != 0
     from vitegraph.solver.checkpoint import checkpoint_summary
-    assert "(2 episodes, 50% done)" in checkpoint_summary(ck)
+    assert "(2 episodes, 50% done, in 2 shards)" in checkpoint_summary(ck)
+    # each rank wrote the partitions it held beside the manifest; the shards of
+    # the checkpoints before were removed once the next one was in place
+    shards = sorted(tmp_path.glob("ck.npz.shard-*"))
+    assert [p.name[-18:] for p in shards] == ["00000-of-00002.npz", "00001-of-00002.npz"]
     runs = launch(2, tmp_path, dict(opts, resume=True))
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
@@ -180,11 +184,22 @@ def test_a_distributed_checkpoint_resumes_in_one_process(tmp_path, serial):
     # the schedule is the serial one, so the world size may even change
     ck = str(tmp_path / "ck.npz")
     opts = dict(BASE, num_partitions=2, checkpoint=ck, checkpoint_every=0)
-    first = launch(2, tmp_path, dict(opts, die_at_episode=3, dist_timeout=20))
+    first = launch(2, tmp_path, dict(opts, die_at_episode=2, dist_timeout=20))
     assert first[1][0] == 3
+    shards = sorted(tmp_path.glob("ck.npz.shard-*"))
+    assert len(shards) == 2
+    # a shard that is not there is named
+    hidden = shards[1].with_name("elsewhere.npz")
+    shards[1].rename(hidden)
+    (rc, err, _), = launch(1, tmp_path, dict(opts, resume=True))
+    assert rc != 0 and "CheckpointError" in err and shards[1].name in err \
+        and "is missing" in err, err[-2000:]
+    hidden.rename(shards[1])
     (rc, err, r), = launch(1, tmp_path, dict(opts, resume=True))
     assert rc == 0, err[-3000:]
     np.testing.assert_array_equal(r["vertex"], serial[2]["vertex"])
+    # one process writes its checkpoints whole, and removes the shards it replaced
+    assert not list(tmp_path.glob("ck.npz.shard-*"))
 
 
 def test_config_mismatch_between_ranks_is_refused(tmp_path):
@@ -240,6 +255,24 @@ def test_tables_seen_from_both_sides_and_global_tables(model, options, tmp_path)
         for name in ref["table_names"]:
             np.testing.assert_array_equal(res[name], ref[name])
     assert runs[0][2]["transfers"] > 0
+
+
+def test_a_sharded_checkpoint_holds_the_serial_checkpoints_tables(tmp_path):
+    # TransE: entities seen from both sides, relations global; the shards and the
+    # manifest assemble to the one-process checkpoint of the same moment
+    from vitegraph.solver.checkpoint import load_checkpoint
+    opts = dict(BASE, num_partitions=4, model="transe", num_epoch=20, num_negative=4,
+                episode_size=2000, checkpoint_every=0)
+    reference(tmp_path, dict(opts, checkpoint=str(tmp_path / "one.npz")))
+    runs = launch(2, tmp_path, dict(opts, checkpoint=str(tmp_path / "two.npz")))
+    for rc, err, _ in runs:
+        assert rc == 0, err[-3000:]
+    one, two = load_checkpoint(tmp_path / "one.npz"), load_checkpoint(tmp_path / "two.npz")
+    assert two.offsets is not None and one.offsets is None
+    assert (one.episode, one.samples_done) == (two.episode, two.samples_done)
+    assert sorted(one.tables) == sorted(two.tables)
+    for name in one.tables:
+        np.testing.assert_array_equal(one.tables[name], two.tables[name])
 
 
 TORCH = dict(BASE, backend="torch", device="cpu", batch_size=4096)

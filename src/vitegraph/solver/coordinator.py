@@ -265,7 +265,7 @@ class Coordinator:
                     if res.done is not None:  # stopped inside the episode
                         if self.save is not None:
                             flat = [x for r in tasks for x in r]
-                            current = self.executor.gathered_tables()
+                            current = self.executor.checkpoint_tables()
                             check_finite(current, self.lr.lr0, episode + 1,
                                          plan.num_episodes)
                             before = resumed.loss if resumed else 0.0
@@ -292,7 +292,7 @@ class Coordinator:
                     # clocks and signals differ between processes: all save or none
                     due, requested = self.executor.any_rank(due, stop.requested)
                     if self.save is not None and (due or requested):
-                        current = self.executor.gathered_tables()
+                        current = self.executor.checkpoint_tables()
                         check_finite(current, self.lr.lr0, episode + 1, plan.num_episodes)
                         self.save(current, done, None)
                         saved = True

@@ -22,10 +22,11 @@ a rank checks it holds both partitions of a block before training it.  At
 the end of an episode the per-block sample counts of all ranks are summed
 and must equal the pool's: every positive sample trained exactly once.
 
-:meth:`DistributedExecutor.gathered_tables` sends every partition to rank 0
-for a checkpoint (rank 0 writes it); :meth:`DistributedExecutor.tables`
-broadcasts each from its holder for the result (every rank returns the same
-tables).  A stop request
+:meth:`DistributedExecutor.checkpoint_tables` gives each rank's held
+partitions for a sharded checkpoint (each rank writes its own shard, rank 0
+the manifest: :mod:`vitegraph.solver.checkpoint`); :meth:`DistributedExecutor.tables`
+broadcasts each partition from its holder for the result (every rank returns
+the same tables).  A stop request
 (Ctrl-C, which torchrun forwards to every rank) is agreed on at round
 boundaries.  Every collective has the group's timeout (``dist_timeout``): a
 rank that dies or hangs makes the others fail with
@@ -35,8 +36,8 @@ Memory: the tables are full-size arrays on every rank, but only the pages of
 the partitions a rank holds are ever written there (initialised, received);
 a partition sent away gives its pages back (``madvise``), so a rank's tables
 cost about its share (``max_rss_training`` reports the peak).  Checkpoints
-gather everything on rank 0 (which then gives back what it does not hold);
-the final result is broadcast to every rank.
+are sharded (no rank gathers the tables); the final result is broadcast to
+every rank.
 
 A table seen from both sides (first-order LINE's, the knowledge-graph
 entities) follows :func:`shared_rounds`: both partitions of a block travel,
@@ -61,8 +62,6 @@ over gloo (``tests/test_distributed.py``, marked gpu); NCCL between two GPUs has
 not run here (no machine with two GPUs; one GPU cannot hold two NCCL ranks).
 With the CPU as the device the partitions are the host arrays themselves
 (host-staged, no copies).
-
-Not yet: sharded checkpoints.
 """
 
 from __future__ import annotations
@@ -134,14 +133,19 @@ class Ranks:
         self._call(what, self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM, group=self.group)
         return t.numpy()
 
+    def all_gather(self, obj, what: str) -> list:
+        """Every rank's ``obj`` (picklable), in rank order."""
+        objs = [None] * self.world
+        self._call(what, self.dist.all_gather_object, objs, obj, group=self.group)
+        return objs
+
     def check_same(self, facts: dict) -> None:
         """Raise unless every rank passes the same ``facts`` (config, data)."""
         text = json.dumps(facts, sort_keys=True, default=str)
         mine = {k: hashlib.sha256(json.dumps(v, sort_keys=True, default=str).encode())
                 .hexdigest() for k, v in facts.items()}
-        objs = [None] * self.world
-        self._call("comparing the ranks' configs", self.dist.all_gather_object, objs,
-                   (hashlib.sha256(text.encode()).hexdigest(), mine, facts), group=self.group)
+        objs = self.all_gather((hashlib.sha256(text.encode()).hexdigest(), mine, facts),
+                               "comparing the ranks' configs")
         if len({o[0] for o in objs}) == 1:
             return
         for k in sorted(facts):
@@ -576,7 +580,7 @@ class DistributedExecutor(NumbaExecutor):
                       on_task=None):
         me = self.ranks.rank
         if self._release_pending:
-            self._release_unheld()
+            self._release_synced()
         self.store.begin_episode(lanes)
         flat = [t for r in rounds for t in r]
         results: list = [None] * len(flat)
@@ -637,42 +641,27 @@ class DistributedExecutor(NumbaExecutor):
                                      self.holder[side][p], group=self.ranks.group)
         return super().tables()
 
-    def gathered_tables(self):
-        """For a checkpoint: every partition sent to rank 0 (which writes it and
-        then gives back the pages of those it does not hold); the other ranks'
-        arrays are not complete."""
-        import torch
-        dist, me = self.ranks.dist, self.ranks.rank
+    def checkpoint_tables(self):
+        """For a sharded checkpoint: the partitions this rank holds (no
+        transfers) and the global tables, which every rank has whole."""
+        from .checkpoint import TableShard
         self._sync_host()
-        ops = []
+        self._release_pending = self.resident    # written for the checkpoint only
+        parts = {}
         for side, names in self.sides.items():
-            for p in range(self.P):
-                src = self.holder[side][p]
-                if src == 0:
-                    continue
-                for view in self._views(names, p):
-                    if me == src:
-                        ops.append(self.ranks._call("gathering a checkpoint", dist.isend,
-                                                    torch.from_numpy(view), 0,
-                                                    group=self.ranks.group))
-                    elif me == 0:
-                        ops.append(self.ranks._call("gathering a checkpoint", dist.irecv,
-                                                    torch.from_numpy(view), src,
-                                                    group=self.ranks.group))
-        for op in ops:
-            self.ranks._call("gathering a checkpoint", op.wait)
-        self._release_pending = me == 0 or self.resident
-        return super().tables()
+            for p in sorted(self.held[side]):
+                for name, view in zip(names, self._views(names, p)):
+                    parts[name, p] = view
+        return TableShard(parts, {n: self._arrays[n] for n in self._globals},
+                          self.store.layout.offsets,
+                          {n: self._arrays[n].shape for names in self.sides.values()
+                           for n in names})
 
-    def _release_unheld(self) -> None:
-        """After a checkpoint, the host pages of the partitions rank 0 does
-        not hold (with resident partitions: of all, on every rank)."""
+    def _release_synced(self) -> None:
+        """Resident partitions, after a checkpoint: the host pages it wrote."""
         self._release_pending = False
-        for side, names in self.sides.items():
-            for p in range(self.P):
-                if self.resident or p not in self.held[side]:
-                    for view in self._views(names, p):
-                        _release(view)
+        for (name, p) in self._parts:
+            _release(self._arrays[name][self.store.layout.rows(p)])
 
     @property
     def counters(self):

@@ -91,9 +91,9 @@ class Executor:
         """The tables in partition order, as host numpy arrays."""
         raise NotImplementedError
 
-    def gathered_tables(self) -> dict:
-        """The tables for a checkpoint (several processes: complete on rank 0,
-        which writes it)."""
+    def checkpoint_tables(self):
+        """The tables for a checkpoint (several processes: this process's
+        :class:`~vitegraph.solver.checkpoint.TableShard`)."""
         return self.tables()
 
     def any_rank(self, *flags: bool) -> tuple:

@@ -28,12 +28,13 @@ from numba import njit
 
 from .._validate import check_float
 from ..config.train import ModelConfig, ResolvedConfig, TrainConfig, resolve
-from ..errors import ParameterError
+from ..errors import CheckpointError, ParameterError
 from ..models import get_model
 from ..models.spec import GLOBAL, NODES, DataInfo, Model
 from ..partition import orthogonal_rounds, partition_nodes, shared_rounds
 from ..sampling import SamplePool
-from .checkpoint import Checkpoint, check_compatible, load_checkpoint, save_checkpoint
+from .checkpoint import (Checkpoint, TableShard, check_compatible, load_checkpoint,
+                         save_checkpoint, save_sharded_checkpoint)
 from .coordinator import (Coordinator, EpisodePlan, LrSchedule, Partial, TrainStats,
                           stream_seed)
 from .executors import make_executor
@@ -273,8 +274,13 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     folder = None if rc.table_storage == "memory" else os.fspath(rc.table_storage)
     files = {}
     if resume and os.path.exists(os.fspath(checkpoint)):
-        ck = load_checkpoint(checkpoint)
+        # several processes: each reads the partitions it starts with
+        ck = load_checkpoint(checkpoint, None if ranks is None else
+                             lambda name, p: p % ranks.world == ranks.rank)
         check_compatible(checkpoint, ck, cfg_dict, info.fingerprint, lane_shapes(layout, rc, info))
+        if ck.offsets is not None and list(ck.offsets) != [int(x) for x in layout.offsets]:
+            raise CheckpointError(f"{checkpoint}: its partitions are cut at other rows than "
+                                  "this run's (another version's partitioning?); start anew")
         tables = {name: np.ascontiguousarray(a, dtype=np.float32)
                   for name, a in ck.tables.items()}
         if folder is not None:
@@ -335,14 +341,16 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
     save = None
     if checkpoint is not None:
         def save(current, episodes_done, part):
-            if ranks is not None and ranks.rank != 0:
-                return          # every rank gathered the tables; rank 0 writes them
             samples = episodes_done * plan.episode_size + (part.samples if part else 0)
-            save_checkpoint(checkpoint, Checkpoint(
-                current, episodes_done, samples, cfg_dict, info.fingerprint,
-                {"loss_history": stats.loss_history},
-                part.done if part else None, part.lanes if part else {},
-                part.loss if part else 0.0, part.samples if part else 0))
+            sharded = isinstance(current, TableShard)     # several processes
+            ck = Checkpoint({} if sharded else current, episodes_done, samples, cfg_dict,
+                            info.fingerprint, {"loss_history": stats.loss_history},
+                            part.done if part else None, part.lanes if part else {},
+                            part.loss if part else 0.0, part.samples if part else 0)
+            if sharded:
+                save_sharded_checkpoint(checkpoint, ck, current, ranks)
+            else:
+                save_checkpoint(checkpoint, ck)
 
     try:
         executor = make_executor(rc, model, layout, tables, problem.constants, files, ranks,
