@@ -53,7 +53,13 @@ def main():
     r = vg.train(g, model, progress=False, checkpoint=checkpoint, resume=resume,
                  checkpoint_every=every, **options)
     st = r.stats
-    tables = {name: a for name, a in r.tables.items()}
+    tables = {name: a for name, a in r.tables.items()}     # rank 0 only
+    if r.rank != 0:
+        try:
+            r.embeddings()
+            raise AssertionError("a rank other than 0 gave embeddings")
+        except vg.errors.DistributedError:
+            pass
     np.savez(out, **tables,
              stats=np.array(json.dumps({"samples": st.samples, "sent": st.bytes_sent,
                                         "received": st.bytes_received,

@@ -59,6 +59,13 @@ def launch(world, tmp_path, options, timeout=240):
     return results
 
 
+def rank0(runs):
+    """Rank 0's result; the other ranks' results hold no tables."""
+    for _, _, res in runs[1:]:
+        assert res["table_names"] == []
+    return runs[0][2]
+
+
 BASE = dict(dim=16, num_epoch=40, num_workers=1, threads_per_block=1, num_sampler_threads=4,
             seed=3)
 
@@ -90,10 +97,10 @@ def test_ranks_give_bitwise_the_serial_tables(world, P, sampling, tmp_path, seri
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
     ref = serial[P]
-    for _, _, res in runs:                    # every rank returns the whole result
-        np.testing.assert_array_equal(res["vertex"], ref["vertex"])
-        np.testing.assert_array_equal(res["context"], ref["context"])
-        assert res["samples"] == ref["samples"]
+    res = rank0(runs)                         # the result is on rank 0 only
+    np.testing.assert_array_equal(res["vertex"], ref["vertex"])
+    np.testing.assert_array_equal(res["context"], ref["context"])
+    assert res["samples"] == ref["samples"]
     # the transfers are those the placement plan predicts, and every byte sent
     # was received
     from vitegraph.partition.placement import column_owner, placement_plan
@@ -155,10 +162,10 @@ def test_resume_with_the_same_world_size(tmp_path, serial):
     runs = launch(2, tmp_path, dict(opts, resume=True))
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
-    for _, _, res in runs:
-        np.testing.assert_array_equal(res["vertex"], serial[2]["vertex"])
-        np.testing.assert_array_equal(res["context"], serial[2]["context"])
-        assert res["episodes"] == 2            # the two after the checkpoint
+    res = rank0(runs)                         # the result is on rank 0 only
+    np.testing.assert_array_equal(res["vertex"], serial[2]["vertex"])
+    np.testing.assert_array_equal(res["context"], serial[2]["context"])
+    assert res["episodes"] == 2            # the two after the checkpoint
 
 
 def test_ranks_agree_on_when_to_checkpoint(tmp_path, serial):
@@ -174,8 +181,7 @@ def test_ranks_agree_on_when_to_checkpoint(tmp_path, serial):
         assert p.returncode == 0, err[-3000:]
         runs.append(np.load(out))
     assert time.monotonic() - t0 < 150
-    for z in runs:
-        np.testing.assert_array_equal(z["vertex"], serial[2]["vertex"])
+    np.testing.assert_array_equal(runs[0]["vertex"], serial[2]["vertex"])
     from vitegraph.solver.checkpoint import load_checkpoint
     assert load_checkpoint(ck).episode == 3      # saved after every episode but the last
 
@@ -250,10 +256,10 @@ def test_tables_seen_from_both_sides_and_global_tables(model, options, tmp_path)
     runs = launch(2, tmp_path, opts)
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
-    for _, _, res in runs:
-        assert res["table_names"] == ref["table_names"]
-        for name in ref["table_names"]:
-            np.testing.assert_array_equal(res[name], ref[name])
+    res = rank0(runs)                         # the result is on rank 0 only
+    assert res["table_names"] == ref["table_names"]
+    for name in ref["table_names"]:
+        np.testing.assert_array_equal(res[name], ref[name])
     assert runs[0][2]["transfers"] > 0
 
 
@@ -295,9 +301,9 @@ def test_the_torch_kernels(resident, P, tmp_path, serial_torch):
     runs = launch(2, tmp_path, opts)
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
-    for _, _, res in runs:
-        np.testing.assert_array_equal(res["vertex"], serial_torch[P]["vertex"])
-        np.testing.assert_array_equal(res["context"], serial_torch[P]["context"])
+    res = rank0(runs)                         # the result is on rank 0 only
+    np.testing.assert_array_equal(res["vertex"], serial_torch[P]["vertex"])
+    np.testing.assert_array_equal(res["context"], serial_torch[P]["context"])
     assert runs[0][2]["transfers"] > 0
 
 
@@ -311,9 +317,9 @@ def test_device_resident_partitions_checkpoint_and_resume(tmp_path, serial_torch
     runs = launch(2, tmp_path, dict(opts, resume=True))
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
-    for _, _, res in runs:
-        np.testing.assert_array_equal(res["vertex"], serial_torch[2]["vertex"])
-        assert res["episodes"] == 2
+    res = rank0(runs)                         # the result is on rank 0 only
+    np.testing.assert_array_equal(res["vertex"], serial_torch[2]["vertex"])
+    assert res["episodes"] == 2
 
 
 @pytest.mark.gpu
@@ -342,3 +348,40 @@ def test_two_processes_on_one_gpu(tmp_path):
     res = runs[0][2]
     assert res["transfers"] > 0 and res["max_device_bytes"] > 0
     assert purity(res["vertex"]) > purity(one["vertex"]) - 0.05
+
+
+def test_the_cli_on_two_processes_interrupted_and_resumed(tmp_path):
+    # `torchrun ... -m vitegraph embed`: Ctrl-C leaves a sharded checkpoint,
+    # --resume finishes, rank 0 writes the output and the finished run removes
+    # the checkpoint and its shards
+    import signal
+    from vitegraph.datasets.synthetic import planted_partition
+    g, _ = planted_partition(600, 4, seed=0)
+    src, dst = g.edges()[:2]
+    (tmp_path / "g.txt").write_text("".join(f"{a} {b}\n" for a, b in zip(src, dst)))
+
+    def start(*extra):
+        port = free_port()
+        return [subprocess.Popen(
+            [sys.executable, "-m", "vitegraph", "embed", "g.txt", "-o", "emb.txt", "--dim",
+             "16", "--num-epoch", "3000", "--num-sampler-threads", "2", *extra],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, RANK=str(r), WORLD_SIZE="2", LOCAL_RANK=str(r),
+                     MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1"))
+            for r in range(2)]
+    procs = start()
+    time.sleep(12)
+    for p in procs:
+        p.send_signal(signal.SIGINT)
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode != 0 for p in procs), outs[0][1][-2000:]
+    assert (tmp_path / "emb.txt.checkpoint.npz").exists()
+    assert len(list(tmp_path.glob("emb.txt.checkpoint.npz.shard-*"))) == 2
+    assert not (tmp_path / "emb.txt").exists()
+    procs = start("--resume")
+    outs = [p.communicate(timeout=200) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    assert "wrote emb.txt" in outs[0][0] and "wrote" not in outs[1][0]
+    assert len((tmp_path / "emb.txt").read_text().splitlines()) >= 600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["emb.txt", "g.txt"]

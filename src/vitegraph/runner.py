@@ -214,8 +214,9 @@ def run(config: RunConfig, *, data_dir=None, resume: bool = False, restart: bool
         emb.to_word2vec(os.path.join(out, "embeddings.w2v"))
     _write_yaml(os.path.join(out, "config.yaml"), resolved)
     _write_json(os.path.join(out, "results.json"), results)
-    if ckpt is not None and os.path.exists(ckpt):
-        os.unlink(ckpt)
+    if ckpt is not None:
+        from .solver.checkpoint import remove_checkpoint
+        remove_checkpoint(ckpt)   # and its shards (several processes)
     results["scores"] = scores
     return results
 
@@ -296,8 +297,9 @@ def run_kg(config: RunConfig, *, data_dir=None, resume: bool = False, restart: b
     emb.save(os.path.join(out, "embeddings.npz"))
     _write_yaml(os.path.join(out, "config.yaml"), resolved)
     _write_json(os.path.join(out, "results.json"), results)
-    if ckpt is not None and os.path.exists(ckpt):
-        os.unlink(ckpt)
+    if ckpt is not None:
+        from .solver.checkpoint import remove_checkpoint
+        remove_checkpoint(ckpt)   # and its shards (several processes)
     results["scores"] = _Reports(reports) if reports else None
     return results
 

@@ -322,8 +322,9 @@ def cmd_embed(args) -> int:
     t_save = time.perf_counter()
     emb = result.embeddings({"source": os.path.abspath(args.graph)})
     _write_embeddings(emb, out, fmt)
-    if ckpt is not None and os.path.exists(ckpt):
-        os.unlink(ckpt)
+    if ckpt is not None:
+        from ..solver.checkpoint import remove_checkpoint
+        remove_checkpoint(ckpt)   # and its shards (several processes)
     print(f"wrote {out}: {g.num_nodes:,} x {cfg.dim} ({cfg.model}) in "
           f"{time.perf_counter() - t_save:.1f} s; {time.perf_counter() - t0:.1f} s in all")
     return 0

@@ -164,6 +164,14 @@ def save_sharded_checkpoint(path, ckpt: Checkpoint, shard: TableShard, ranks) ->
     _remove(set(old) - {os.path.join(folder, f) for f, _ in listed})
 
 
+def remove_checkpoint(path) -> None:
+    """Delete the checkpoint at ``path`` (a finished run's), shards included."""
+    path = os.fspath(path)
+    shards = _old_shards(path)
+    _remove([path])
+    _remove(shards)
+
+
 def _assemble(path: str, meta: dict, wanted) -> dict:
     """The partitioned tables of a sharded checkpoint: zeros (untouched
     pages) but for the partitions ``wanted(name, p)`` accepts, read from

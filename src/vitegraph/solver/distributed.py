@@ -25,8 +25,8 @@ and must equal the pool's: every positive sample trained exactly once.
 :meth:`DistributedExecutor.checkpoint_tables` gives each rank's held
 partitions for a sharded checkpoint (each rank writes its own shard, rank 0
 the manifest: :mod:`vitegraph.solver.checkpoint`); :meth:`DistributedExecutor.tables`
-broadcasts each partition from its holder for the result (every rank returns
-the same tables).  A stop request
+sends each partition from its holder to rank 0 for the result (the other
+ranks' results hold no tables, so no process but rank 0 ever holds them whole).  A stop request
 (Ctrl-C, which torchrun forwards to every rank) is agreed on at round
 boundaries.  Every collective has the group's timeout (``dist_timeout``): a
 rank that dies or hangs makes the others fail with
@@ -36,8 +36,8 @@ Memory: the tables are full-size arrays on every rank, but only the pages of
 the partitions a rank holds are ever written there (initialised, received);
 a partition sent away gives its pages back (``madvise``), so a rank's tables
 cost about its share (``max_rss_training`` reports the peak).  Checkpoints
-are sharded (no rank gathers the tables); the final result is broadcast to
-every rank.
+are sharded (no rank gathers the tables); the result is gathered on rank 0
+only.
 
 A table seen from both sides (first-order LINE's, the knowledge-graph
 entities) follows :func:`shared_rounds`: both partitions of a block travel,
@@ -628,18 +628,26 @@ class DistributedExecutor(NumbaExecutor):
         return EpisodeResult(loss, count)
 
     def tables(self):
-        """The result, on every rank: each partition broadcast from the rank
-        holding it (vertex) or owning it (context)."""
+        """The result, on rank 0: each partition sent there from the rank
+        holding it (the other ranks return ``{}`` and keep their share of the
+        memory; every rank has the global tables whole)."""
         import torch
-        dist = self.ranks.dist
+        dist, me = self.ranks.dist, self.ranks.rank
         self._sync_host()
+        ops = []
         for side, names in self.sides.items():
             for p in range(self.P):
+                src = self.holder[side][p]
+                if src == 0 or me not in (0, src):
+                    continue
                 for view in self._views(names, p):
-                    t = torch.from_numpy(view)
-                    self.ranks._call("gathering the tables", dist.broadcast, t,
-                                     self.holder[side][p], group=self.ranks.group)
-        return super().tables()
+                    fn = dist.isend if me == src else dist.irecv
+                    ops.append(self.ranks._call("gathering the result", fn,
+                                                torch.from_numpy(view), 0 if me == src else src,
+                                                group=self.ranks.group))
+        for op in ops:
+            self.ranks._call("gathering the result", op.wait)
+        return super().tables() if me == 0 else {}
 
     def checkpoint_tables(self):
         """For a sharded checkpoint: the partitions this rank holds (no

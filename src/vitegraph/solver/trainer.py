@@ -54,8 +54,17 @@ class TrainResult:
     config: ResolvedConfig
     stats: TrainStats
     info: DataInfo
+    rank: int = 0       # several processes: this process's rank (tables on rank 0 only)
+
+    def _check_here(self) -> None:
+        if self.rank != 0:
+            from ..errors import DistributedError
+            raise DistributedError(f"this is rank {self.rank} of a run on several processes: "
+                                   "the trained tables are on rank 0 only (use them there: "
+                                   "if int(os.environ['RANK']) == 0: ...)")
 
     def __getitem__(self, name: str) -> np.ndarray:
+        self._check_here()
         return self.tables[name]
 
     def embeddings(self, metadata: Optional[dict] = None):
@@ -63,6 +72,7 @@ class TrainResult:
         primary table first), with config, data summary and statistics as
         metadata."""
         from ..embeddings import Embeddings
+        self._check_here()
         primary = self.model.primary
         specs = {t.name: t for t in self.model.tables(self.config.config)}
         others = {n: a for n, a in self.tables.items() if n != primary}
@@ -372,6 +382,10 @@ def train(data, config=None, *, checkpoint=None, resume: bool = False,
             stats.pairs_sent = routing.stats["pairs_sent"]
             stats.pairs_received = routing.stats["pairs_received"]
 
+    if ranks is not None and ranks.rank != 0:      # the result is on rank 0
+        log.info("trained %d samples in %.2f s (rank %d; the result is on rank 0)",
+                 stats.samples, stats.seconds, ranks.rank)
+        return TrainResult({}, model, rc, stats, info, rank=ranks.rank)
     # -- back to row-id order; tied tables alias their targets; drop unsaved ones
     if P > 1:
         for name in list(tables):
