@@ -68,7 +68,8 @@ def main():
                                         "passes": r.config.passes,
                                         "pairs_sent": st.pairs_sent,
                                         "pairs_received": st.pairs_received,
-                                        "max_device_bytes": st.max_device_bytes})))
+                                        "max_device_bytes": st.max_device_bytes,
+                                        "sends_overlapped": st.sends_overlapped})))
 
 
 if __name__ == "__main__":

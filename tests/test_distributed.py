@@ -89,10 +89,11 @@ def serial(tmp_path_factory):
     return {P: reference(tmp, dict(BASE, num_partitions=P)) for P in (2, 4)}
 
 
-@pytest.mark.parametrize("world,P,sampling", [(2, 2, "share"), (2, 4, "share"),
-                                               (4, 4, "share"), (2, 4, "all")])
-def test_ranks_give_bitwise_the_serial_tables(world, P, sampling, tmp_path, serial):
-    opts = dict(BASE, num_partitions=P, dist_sampling=sampling)
+@pytest.mark.parametrize("world,P,sampling,overlap", [
+    (2, 2, "share", True), (2, 4, "share", True), (4, 4, "share", True),
+    (2, 4, "all", True), (2, 4, "share", False)])
+def test_ranks_give_bitwise_the_serial_tables(world, P, sampling, overlap, tmp_path, serial):
+    opts = dict(BASE, num_partitions=P, dist_sampling=sampling, dist_overlap=overlap)
     runs = launch(world, tmp_path, opts)
     for rc, err, _ in runs:
         assert rc == 0, err[-3000:]
@@ -115,6 +116,10 @@ def test_ranks_give_bitwise_the_serial_tables(world, P, sampling, tmp_path, seri
     assert received == pytest.approx(plan.count() * rows * 16 * 4, rel=0.05)
     sent_pairs = sum(r["pairs_sent"] for _, _, r in runs)
     assert sent_pairs == sum(r["pairs_received"] for _, _, r in runs)
+    # with two blocks per rank and round, a partition whose last block here
+    # comes first leaves while the second trains
+    overlapped = sum(r["sends_overlapped"] for _, _, r in runs)
+    assert (overlapped > 0) == (overlap and P > world), overlapped
     if sampling == "share":
         # about (W - 1) / W of the pairs leave the rank that walked them
         total = res["samples"]

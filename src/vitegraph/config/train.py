@@ -171,6 +171,10 @@ class TrainConfig(ModelConfig):
                                "stay on its GPU) or gloo (through host memory); auto = nccl "
                                "when the kernels run on CUDA and torch has NCCL, else gloo",
                                choices=(AUTO, "gloo", "nccl"))
+    dist_overlap: bool = option(True, "bool", "on several processes: send each partition "
+                                "the next round needs as soon as its last block of this round "
+                                "is done, while the process trains its other blocks (off: "
+                                "all moves between rounds; always off over NCCL)")
     batch_size: int = option(65536, "int", "samples per torch kernel step (torch backend "
                              "only)", minimum=1)
 

@@ -51,7 +51,7 @@ OLDEST_READ = 2         # version 2: the same, never sharded
 # except for the lane copies of a run stopped inside an episode, checked apart)
 FREE_OPTIONS = {"progress", "num_workers", "threads_per_block", "device_memory",
                 "memory_budget", "table_storage", "table_memory", "dist_timeout",
-                "dist_sampling", "dist_backend"}
+                "dist_sampling", "dist_backend", "dist_overlap"}
 
 
 @dataclass

@@ -66,6 +66,8 @@ class TrainStats:
     max_rss_training: int = 0         # several processes: peak bytes of this process
                                       # before the result is gathered
     max_device_bytes: int = 0         # several processes on GPUs: peak device memory
+    sends_overlapped: int = 0         # several processes: partitions sent while this
+                                      # rank still trained blocks of the round
     pairs_sent: int = 0               # several processes, dist_sampling share: pairs this
     pairs_received: int = 0           # rank routed to / got from the others
     bytes_paged_in: int = 0           # tables in a folder: partitions read ...
@@ -319,6 +321,7 @@ class Coordinator:
             stats.rounds = counters.get("rounds", 0)
             stats.max_rss_training = counters.get("max_rss_training", 0)
             stats.max_device_bytes = counters.get("max_device_bytes", 0)
+            stats.sends_overlapped = counters.get("sends_overlapped", 0)
             stats.bytes_paged_in = counters.get("bytes_paged_in", 0)
             stats.bytes_paged_out = counters.get("bytes_paged_out", 0)
             stats.paging_seconds = counters.get("paging_seconds", 0.0)

@@ -13,11 +13,18 @@ sampler threads; :meth:`Ranks.check_same` refuses ranks that disagree on the
 config or the data), and block (i, j) is trained by rank ``j mod W`` (with
 separate vertex and context tables), the owner of context partition j,
 which therefore never moves.  Before each round the vertex partition i of
-each block goes to that rank from the rank that trained it last (point-to-point ``isend``/``irecv``, as
-:mod:`vitegraph.partition.placement` plans; ``placement_plan`` gives the
-counts of a whole run).  Each rank tracks the partitions it physically holds
-(added on receipt, dropped on sending); after every round's transfers an
-all-reduce checks that each vertex partition is held by exactly one rank, and
+each block goes to that rank from the rank that trained it last
+(point-to-point ``isend``/``irecv``, as :mod:`vitegraph.partition.placement`
+plans; ``placement_plan`` gives the counts of a whole run).  The moves of the
+next round overlap the current one (``dist_overlap``, default on): receives
+are posted at the round's start and a partition is sent as soon as the
+sender's last block of the round that uses it is done, while it trains its
+other blocks (each table of a move has a tag of its own, so ops posted in any
+order match); over NCCL, which runs two ranks' ops in the order posted, each
+round's moves are posted together instead.  Each rank tracks the partitions
+it physically holds (added on receipt, dropped on sending); at the start of
+every round an all-reduce checks that each vertex partition is held by
+exactly one rank, and
 a rank checks it holds both partitions of a block before training it.  At
 the end of an episode the per-block sample counts of all ranks are summed
 and must equal the pool's: every positive sample trained exactly once.
@@ -338,7 +345,7 @@ class DistributedExecutor(NumbaExecutor):
 
     def __init__(self, store, kernel, *, num_workers: int, threads_per_block: int,
                  ranks: Ranks, schedule, device: Optional[str] = None,
-                 seeded: bool = False):
+                 seeded: bool = False, overlap: bool = True):
         super().__init__(store, kernel, num_workers=num_workers,
                          threads_per_block=threads_per_block)
         self.ranks = ranks
@@ -370,13 +377,18 @@ class DistributedExecutor(NumbaExecutor):
         self._globals = [t.name for t in lay.storage if t.role == GLOBAL]
         self.stats = {"partition_transfers": 0, "bytes_sent": 0, "bytes_received": 0,
                       "transfer_seconds": 0.0, "ownership_checks": 0, "rounds": 0,
-                      "max_rss_training": 0, "max_device_bytes": 0}
+                      "max_rss_training": 0, "max_device_bytes": 0, "sends_overlapped": 0}
         self._release_pending = False
         # device-resident partitions: (table name, p) -> tensor on self.device,
         # for the partitions this rank holds; the host arrays are written only
         # for a checkpoint or the result (see _sync_host)
         self.resident = self.device is not None and (self.device.type != "cpu"
                                                      or RESIDENT_ON_CPU)
+        # resident tensors travel as they are (NCCL, or on the CPU), else staged
+        self._direct = self.resident and (ranks.device_p2p or self.device.type == "cpu")
+        # the next round's moves overlap this round's blocks (not over NCCL,
+        # which runs a pair's ops in the order posted: see _post)
+        self.overlap = overlap and not ranks.device_p2p
         self._parts: dict = {}
         if self.resident:
             if self.device.type == "cuda":
@@ -458,50 +470,87 @@ class DistributedExecutor(NumbaExecutor):
         rows = self.store.layout.rows(p)
         return [self._arrays[n][rows] for n in names]
 
-    def _move_partitions(self, tasks, stop: bool = False) -> bool:
-        """Bring each block's partitions to the rank that trains it; check the
-        ownership and agree on a stop request in one all-reduce (returns
-        whether any rank asked to stop)."""
-        import torch
-        me = self.ranks.rank
-        dist = self.ranks.dist
-        t0 = time.perf_counter()
-        ops, received, sent = [], [], []
+    def _plan(self, tasks) -> list:
+        """The moves ``(side, partition, from, to)`` that bring each block of
+        ``tasks`` (a round) its partitions, in the same order on every rank;
+        the holders are updated as if they were done."""
+        moves = []
         for t in tasks:
             dst = self.owner(t.i, t.j)
             for side, p in sorted(self._needs(t)):
                 src = self.holder[side][p]
-                if src == dst:
-                    continue
-                self.holder[side][p] = dst
-                self.stats["partition_transfers"] += 1
-                names = self.sides[side]
-                for name, view in zip(names, self._views(names, p)):
-                    if me == src:
-                        tensor = self._parts[name, p] if self.resident else \
-                            torch.from_numpy(view)
-                        ops.append((dist.isend, tensor, dst, None))
-                        self.stats["bytes_sent"] += view.nbytes
-                    elif me == dst:
-                        tensor = self._receive_buffer(view) if self.resident else \
-                            torch.from_numpy(view)
-                        ops.append((dist.irecv, tensor, src, (name, p)))
-                        self.stats["bytes_received"] += view.nbytes
-                if me == src:
-                    self.held[side].discard(p)
-                    sent.append((side, p))
-                elif me == dst:
-                    received.append((side, p))
-        self._exchange(ops)
-        for side, p in received:
-            self.held[side].add(p)
-        for side, p in sent:
-            for name, view in zip(self.sides[side], self._views(self.sides[side], p)):
+                if src != dst:
+                    self.holder[side][p] = dst
+                    self.stats["partition_transfers"] += 1
+                    moves.append((side, p, src, dst))
+        return moves
+
+    def _ops(self, move) -> list:
+        """This rank's point-to-point ops of ``move``: ``(isend or irecv,
+        tensor, peer, tag, (name, p), side)``, one per table of the side
+        (a tag of its own, so ops posted in any order match)."""
+        side, p, src, dst = move
+        me, dist = self.ranks.rank, self.ranks.dist
+        if me not in (src, dst):
+            return []
+        names = self.sides[side]
+        base = (list(self.sides).index(side) * self.P + p) * len(names)
+        out = []
+        for n, (name, view) in enumerate(zip(names, self._views(names, p))):
+            if me == src:
+                tensor = self._parts[name, p] if self.resident else self._host_tensor(view)
+                if self.resident and not self._direct:
+                    tensor = tensor.cpu()          # staged through host memory
+                out.append((dist.isend, tensor, dst, base + n, (name, p), side))
+                self.stats["bytes_sent"] += view.nbytes
+            else:
+                tensor = self._receive_buffer(view) if self.resident else self._host_tensor(view)
+                out.append((dist.irecv, tensor, src, base + n, (name, p), side))
+                self.stats["bytes_received"] += view.nbytes
+        if me == src:
+            self.held[side].discard(p)             # no longer trained here
+        return out
+
+    def _host_tensor(self, view: np.ndarray):
+        import torch
+        return torch.from_numpy(view)
+
+    def _post(self, ops, flight: list, batch: bool = False) -> None:
+        """Start ``ops``; ``flight`` collects them (see :meth:`_complete`).
+        ``batch``: all at once, in order (NCCL runs the point-to-point ops
+        between two ranks in the order posted, so each rank posts a round's
+        moves together, in the plan's order)."""
+        dist = self.ranks.dist
+        group = None if self.resident and self.ranks.device_p2p else self.ranks.group
+        if not ops:
+            return
+        if batch:
+            reqs = self.ranks._call("moving partitions", dist.batch_isend_irecv,
+                                    [dist.P2POp(fn, t, peer, group=group, tag=tag)
+                                     for fn, t, peer, tag, _, _ in ops])
+        else:
+            reqs = [self.ranks._call("moving partitions", fn, t, peer, group=group, tag=tag)
+                    for fn, t, peer, tag, _, _ in ops]
+        flight.extend(zip(reqs, ops))
+
+    def _complete(self, flight: list, stop: bool) -> bool:
+        """Wait for the moves in ``flight``; keep what arrived, give back what
+        left; check that each partition is on exactly one rank and agree on a
+        stop request in one all-reduce (returns whether any rank asked)."""
+        dist = self.ranks.dist
+        t0 = time.perf_counter()
+        for req, _ in flight:
+            self.ranks._call("moving partitions", req.wait)
+        for _, (fn, tensor, _, _, (name, p), side) in flight:
+            if fn is dist.irecv:
+                self.held[side].add(p)
                 if self.resident:
-                    del self._parts[name, p]     # device memory back
-                else:
-                    _release(view)
-        # each partition on exactly one rank (and the stop flags, summed)
+                    self._parts[name, p] = tensor if self._direct else tensor.to(self.device)
+            elif self.resident:
+                self._parts.pop((name, p), None)   # device memory back
+            else:
+                _release(self._arrays[name][self.store.layout.rows(p)])
+        flight.clear()
         n = len(self.sides) * self.P
         mine = np.zeros(n + 1)
         for k, side in enumerate(self.sides):
@@ -519,31 +568,8 @@ class DistributedExecutor(NumbaExecutor):
 
     def _receive_buffer(self, view: np.ndarray):
         """Where a resident partition shaped like ``view`` is received."""
-        on_device = self.ranks.device_p2p or self.device.type == "cpu"
         return self.torch.empty(view.shape, dtype=self.torch.float32,
-                                device=self.device if on_device else "cpu")
-
-    def _exchange(self, ops) -> None:
-        """Run the point-to-point ``(isend or irecv, tensor, peer, key)`` ops
-        of a round's moves; a received resident partition is kept under
-        ``key``.  Resident CUDA tensors go as they are over NCCL, else through
-        host memory (staged here) over gloo."""
-        dist = self.ranks.dist
-        direct = self.resident and (self.ranks.device_p2p or self.device.type == "cpu")
-        group = None if self.resident and self.ranks.device_p2p else self.ranks.group
-        staged = []
-        for fn, tensor, peer, key in ops:
-            if self.resident and not direct and fn is dist.isend:
-                tensor = tensor.cpu()
-            staged.append(dist.P2POp(fn, tensor, peer, group=group))
-        if staged:
-            reqs = self.ranks._call("moving partitions", dist.batch_isend_irecv, staged)
-            for r in reqs:
-                self.ranks._call("moving partitions", r.wait)
-        if self.resident:
-            for fn, tensor, peer, key in ops:
-                if key is not None:
-                    self._parts[key] = tensor if direct else tensor.to(self.device)
+                                device=self.device if self._direct else "cpu")
 
     def _sync_host(self) -> None:
         """Copy the resident partitions this rank holds to the host arrays."""
@@ -588,12 +614,37 @@ class DistributedExecutor(NumbaExecutor):
         expected = np.zeros((self.P, self.P))
         k = 0
         stopped = False
-        for r in rounds:
-            if self._move_partitions(r, bool(should_stop and should_stop())):
+        flight: list = []
+        if rounds:
+            self._post([op for m in self._plan(rounds[0]) for op in self._ops(m)], flight,
+                       batch=True)
+        for n_round, r in enumerate(rounds):
+            if self._complete(flight, bool(should_stop and should_stop())):
                 stopped = True             # every rank stops before this round
                 break
             self.stats["rounds"] += 1
-            for t in r:
+            # the next round's moves: with overlap, receives start now and each
+            # send as soon as this rank's last block of the round using that
+            # partition is done; else all of them after the round
+            moves = self._plan(rounds[n_round + 1]) if n_round + 1 < len(rounds) else []
+            last_use = {}
+            for pos, t in enumerate(r):
+                if self.owner(t.i, t.j) == me:
+                    for need in self._needs(t):
+                        last_use[need] = pos
+            sends_after: dict = {}
+            if self.overlap:
+                for m in moves:
+                    if m[3] == me:
+                        self._post(self._ops(m), flight)
+                    elif m[2] == me:
+                        sends_after.setdefault(last_use.get((m[0], m[1]), -1), []).append(m)
+                mine = max(last_use.values(), default=-1)
+                self.stats["sends_overlapped"] += sum(len(v) for pos, v in sends_after.items()
+                                                      if pos < mine)
+                self._post([op for m in sends_after.pop(-1, []) for op in self._ops(m)],
+                           flight)
+            for pos, t in enumerate(r):
                 if k not in skip:
                     expected[t.i, t.j] += t.hi - t.lo
                     if self.owner(t.i, t.j) == me:
@@ -608,7 +659,12 @@ class DistributedExecutor(NumbaExecutor):
                         counts[t.i, t.j] += st.num_samples
                         if on_task is not None:
                             on_task(st.num_samples)
+                if pos in sends_after:
+                    self._post([op for m in sends_after.pop(pos) for op in self._ops(m)],
+                               flight)
                 k += 1
+            if not self.overlap:
+                self._post([op for m in moves for op in self._ops(m)], flight, batch=True)
         # the other ranks' tasks count as trained here (their results are summed below)
         done_upto = k
         loss = sum(float(st.loss) for st in results if st is not None)

@@ -489,7 +489,8 @@ def make_executor(rc, model, layout, tables: dict, constants: dict,
                                    threads_per_block=1 if on_device else rc.threads_per_block,
                                    ranks=ranks, schedule=schedule,
                                    device=rc.device if on_device else None,
-                                   seeded=rc.backend == "triton")
+                                   seeded=rc.backend == "triton",
+                                   overlap=rc.config.dist_overlap)
     if files:
         from .paged import PagedStore
         store = PagedStore(layout, tables, constants, files, rc.table_memory)
