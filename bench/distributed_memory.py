@@ -1,9 +1,11 @@
 """Memory of a run on several processes against one (issue 14): peak RSS of
-each process while training (before the result is gathered), with the tables'
-size for scale.
+each process while training (before the result is gathered on rank 0) and
+over the whole run (sharded checkpoints and the result included), with the
+tables' size for scale.
 
     torchrun --nproc-per-node 2 bench/distributed_memory.py GRAPH --epochs 1
     python bench/distributed_memory.py GRAPH --epochs 1 --num-partitions 2
+    ... --checkpoint ck.npz --checkpoint-every 10     # with checkpoints
 """
 
 import argparse
@@ -30,6 +32,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--num-partitions", type=int, default=None)
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--checkpoint-every", type=float, default=10.0)
     args = ap.parse_args()
     g = vg.Graph.load(args.graph, mmap=True) if os.path.isdir(args.graph) \
         else vg.read_edgelist(args.graph)
@@ -47,7 +51,9 @@ def main():
         marks["before"] = rss()
         return original(*a, **k)
     trainer.init_tables = init_tables
-    r = vg.train(g, "deepwalk", **opts)
+    r = vg.train(g, "deepwalk", checkpoint=args.checkpoint,
+                 checkpoint_every=args.checkpoint_every, **opts)
+    whole_run = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     before = marks["before"]
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -55,7 +61,8 @@ def main():
     peak = r.stats.max_rss_training or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(f"rank {rank} of {world}: {g.num_nodes:,} nodes, tables {tables / 2**30:.2f} GiB; "
           f"RSS before the tables {before / 2**30:.2f} GiB, peak while training "
-          f"{peak / 2**30:.2f} GiB: +{(peak - before) / 2**30:.2f} GiB; "
+          f"{peak / 2**30:.2f} GiB: +{(peak - before) / 2**30:.2f} GiB; whole run "
+          f"{whole_run / 2**30:.2f} GiB: +{(whole_run - before) / 2**30:.2f} GiB; "
           f"{r.stats.samples_per_second / 1e6:.2f} M samples/s",
           flush=True)
 
