@@ -32,6 +32,21 @@ def main():
     if options.pop("resident_on_cpu", False):
         import vitegraph.solver.distributed as d
         d.RESIDENT_ON_CPU = True      # the device-resident path, with the CPU as device
+    poison_at = options.pop("poison_at_episode", None)
+    if poison_at is not None and int(os.environ["RANK"]) == 1:
+        import vitegraph.solver.distributed as d
+        original_episode = d.DistributedExecutor.train_episode
+        seen = []
+
+        def poisoned(self, *a, **k):
+            res = original_episode(self, *a, **k)
+            seen.append(1)
+            if len(seen) == poison_at:       # this rank's rows go bad, its loss does not
+                p = sorted(self.held["head"])[0]
+                for view in self._views(self.sides["head"], p):
+                    view[:] = np.nan
+            return res
+        d.DistributedExecutor.train_episode = poisoned
     die_at = options.pop("die_at_episode", None)
     hang_at = options.pop("hang_at_episode", None)
     if (die_at is not None or hang_at is not None) and int(os.environ["RANK"]) == 1:

@@ -66,8 +66,9 @@ def test_a_shard_another_rank_cannot_see_stops_the_save(tmp_path):
     before = load_checkpoint(path)
     files = sorted(tmp_path.iterdir())
     # rank 1 (on another machine) wrote its shard where rank 0 cannot see it
-    ranks = OneRank(world=2, others=[["token"], [("ck.npz.shard-x-00001-of-00002.npz", [])],
-                                     [[]]])
+    ranks = OneRank(world=2, others=[["token"],
+                                     [("ck.npz.shard-x-00001-of-00002.npz", [], None)],
+                                     [[]], [None]])
     with pytest.raises(CheckpointError, match="rank 0 does not see the shard "
                                               "ck.npz.shard-x-00001-of-00002.npz"):
         save_sharded_checkpoint(path, ckpt(2), shard(tables, [0, 2, 4], [0]), ranks)
@@ -76,3 +77,32 @@ def test_a_shard_another_rank_cannot_see_stops_the_save(tmp_path):
     assert after.episode == before.episode == 1
     assert sorted(tmp_path.iterdir()) == files      # and nothing was left beside it
     np.testing.assert_array_equal(after.tables["entity"], before.tables["entity"])
+
+
+def test_a_shard_that_cannot_be_written_stops_every_rank(tmp_path):
+    tables = {"entity": np.ones((4, 2), dtype=np.float32)}
+    path = tmp_path / "ck.npz"
+    save_sharded_checkpoint(path, ckpt(1), shard(tables, [0, 2, 4], [0, 1]), OneRank())
+    files = sorted(tmp_path.iterdir())
+    # rank 1's disk was full: rank 0 does not write the manifest
+    ranks = OneRank(world=2, others=[["token"],
+                                     [("ck.npz.shard-x-00001-of-00002.npz", [],
+                                       "No space left on device")], [[]], [None]])
+    with pytest.raises(CheckpointError, match="rank 1 could not write its shard "
+                                              r"\(No space left on device\)"):
+        save_sharded_checkpoint(path, ckpt(2), shard(tables, [0, 2, 4], [0]), ranks)
+    assert sorted(tmp_path.iterdir()) == files
+    assert load_checkpoint(path).episode == 1
+
+
+def test_unlisted_shards_left_by_a_crash_are_removed(tmp_path):
+    tables = {"entity": np.ones((4, 2), dtype=np.float32)}
+    path = tmp_path / "ck.npz"
+    (tmp_path / "ck.npz.shard-dead0000-00000-of-00002.npz").write_bytes(b"x")
+    (tmp_path / "other.npz").write_bytes(b"y")
+    save_sharded_checkpoint(path, ckpt(1), shard(tables, [0, 2, 4], [0, 1]), OneRank())
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "ck.npz.shard-dead0000-00000-of-00002.npz" not in names and "other.npz" in names
+    from vitegraph.solver.checkpoint import remove_checkpoint
+    remove_checkpoint(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.npz"]

@@ -138,6 +138,19 @@ def test_a_killed_rank_stops_the_others_with_a_clear_error(tmp_path):
     assert time.monotonic() - t0 < 120
 
 
+def test_tables_gone_bad_on_one_rank_stop_every_rank(tmp_path):
+    # each rank checks the partitions it holds; all raise together (none is
+    # left waiting in a collective until the timeout)
+    t0 = time.monotonic()
+    runs = launch(2, tmp_path, dict(BASE, num_partitions=2, poison_at_episode=2,
+                                    dist_timeout=300))
+    errs = [err for _, err, _ in runs]
+    assert all(rc != 0 for rc, _, _ in runs)
+    assert "DivergenceError" in errs[1] and "not finite" in errs[1], errs[1][-2000:]
+    assert "another process's tables are not finite" in errs[0], errs[0][-2000:]
+    assert time.monotonic() - t0 < 120
+
+
 def test_a_hung_rank_stops_the_others_within_the_timeout(tmp_path):
     t0 = time.monotonic()
     opts = dict(BASE, num_partitions=2, hang_at_episode=2, dist_timeout=5)

@@ -109,12 +109,28 @@ def _old_shards(path: str) -> list:
     return [os.path.join(folder, s["file"]) for s in meta.get("shards", [])]
 
 
-def _remove(paths) -> None:
+def _shard_files(path: str) -> list:
+    """Every shard file of the checkpoint at ``path`` (listed or not)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix = os.path.basename(path) + ".shard-"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in names if n.startswith(prefix)
+            and n.endswith(".npz")]
+
+
+def _remove(paths, quiet: bool = False) -> None:
+    """Delete ``paths`` (gone already is fine; ``quiet``: so is any error)."""
     for f in paths:
         try:
             os.unlink(f)
         except FileNotFoundError:
             pass
+        except OSError:
+            if not quiet:
+                raise
 
 
 def save_checkpoint(path, ckpt: Checkpoint) -> None:
@@ -137,37 +153,49 @@ def save_sharded_checkpoint(path, ckpt: Checkpoint, shard: TableShard, ranks) ->
     token = ranks.all_gather(secrets.token_hex(4), "naming a checkpoint's shards")[0]
     base = os.path.basename(path)
     file = f"{base}.shard-{token}-{ranks.rank:05d}-of-{ranks.world:05d}.npz"
+    mine = os.path.join(folder, file)
     arrays = {f"part.{name}.{p}": a for (name, p), a in shard.parts.items()}
-    atomic_write(os.path.join(folder, file), lambda f: np.savez(f, **arrays), suffix=".npz")
-    listed = ranks.all_gather((file, sorted([n, p] for n, p in shard.parts)),
+    error = None
+    try:
+        atomic_write(mine, lambda f: np.savez(f, **arrays), suffix=".npz")
+    except (OSError, ValueError) as exc:       # (OutputError is an OSError too)
+        error = str(exc)
+    listed = ranks.all_gather((file, sorted([n, p] for n, p in shard.parts), error),
                               "listing a checkpoint's shards")
-    unseen = [f for f, _ in listed if not os.path.exists(os.path.join(folder, f))]
+    unseen = [f for f, _, _ in listed if not os.path.exists(os.path.join(folder, f))]
     unseen = ranks.all_gather(unseen, "checking a checkpoint's shards")
-    for r, missing in enumerate(unseen):
-        if missing:
-            _remove([os.path.join(folder, file)])     # the checkpoint before stays
-            raise CheckpointError(f"{path}: rank {r} does not see the shard {missing[0]} "
-                                  f"another process wrote beside it; a run on several "
-                                  "machines needs its checkpoint on a file system every "
-                                  "process sees")
-    if ranks.rank != 0:
-        return
-    old = _old_shards(path)
-    meta = _meta(ckpt, list(shard.shapes) + list(shard.whole))
-    meta.update(shards=[{"file": f, "parts": parts} for f, parts in listed],
-                offsets=[int(x) for x in shard.offsets],
-                shapes={name: list(shape) for name, shape in shard.shapes.items()})
-    arrays = {f"table.{name}": a for name, a in shard.whole.items()}
-    arrays.update({f"lanes.{name}": a for name, a in ckpt.lanes.items()})
-    atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta)), **arrays),
-                 suffix=".npz")
-    _remove(set(old) - {os.path.join(folder, f) for f, _ in listed})
+    problem = next((f"rank {r} could not write its shard ({e})"
+                    for r, (_, _, e) in enumerate(listed) if e), None) or next(
+        (f"rank {r} does not see the shard {missing[0]} another process wrote beside it; "
+         "a run on several machines needs its checkpoint on a file system every process "
+         "sees" for r, missing in enumerate(unseen) if missing), None)
+    if problem is None and ranks.rank == 0:
+        old = _old_shards(path)
+        meta = _meta(ckpt, list(shard.shapes) + list(shard.whole))
+        meta.update(shards=[{"file": f, "parts": parts} for f, parts, _ in listed],
+                    offsets=[int(x) for x in shard.offsets],
+                    shapes={name: list(shape) for name, shape in shard.shapes.items()})
+        arrays = {f"table.{name}": a for name, a in shard.whole.items()}
+        arrays.update({f"lanes.{name}": a for name, a in ckpt.lanes.items()})
+        try:
+            atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta)),
+                                                  **arrays), suffix=".npz")
+        except (OSError, ValueError) as exc:
+            problem = f"rank 0 could not write it ({exc})"
+        else:     # the old checkpoint's shards, and any a crash left unlisted
+            keep = {os.path.join(folder, f) for f, _, _ in listed}
+            _remove((set(old) | set(_shard_files(path))) - keep, quiet=True)
+    # every rank learns whether the checkpoint is in place (rank 0's manifest)
+    problem = next((p for p in ranks.all_gather(problem, "writing a checkpoint") if p), None)
+    if problem is not None:
+        _remove([mine])          # the checkpoint before stays as it was
+        raise CheckpointError(f"{path}: {problem}; the checkpoint before it is kept")
 
 
 def remove_checkpoint(path) -> None:
     """Delete the checkpoint at ``path`` (a finished run's), shards included."""
     path = os.fspath(path)
-    shards = _old_shards(path)
+    shards = set(_old_shards(path)) | set(_shard_files(path))
     _remove([path])
     _remove(shards)
 
@@ -180,6 +208,11 @@ def _assemble(path: str, meta: dict, wanted) -> dict:
     offsets = meta["offsets"]
     tables = {name: np.zeros(tuple(shape), dtype=np.float32)
               for name, shape in meta["shapes"].items()}
+    for s in meta["shards"]:      # all there, whichever this process reads
+        if not os.path.exists(os.path.join(folder, s["file"])):
+            raise CheckpointError(f"{path}: its shard {s['file']} is missing (a checkpoint "
+                                  "of a run on several processes keeps each process's "
+                                  "partitions in a file beside it)")
     for s in meta["shards"]:
         parts = [(n, p) for n, p in s["parts"] if wanted is None or wanted(n, p)]
         if not parts:

@@ -206,9 +206,12 @@ class Coordinator:
     """Runs the episodes of a plan; see the module docstring.
 
     ``fill(pool, episode)`` fills a pool (the producer side); ``save(tables,
-    episodes_done)`` writes a checkpoint (None: no checkpoints, Ctrl-C raises
-    at once) at the end of an episode when ``checkpoint_every`` seconds have
-    passed since the last one (0: every episode), and when interrupted.
+    episodes_done, partial)`` writes a checkpoint (None: no checkpoints, Ctrl-C
+    raises at once) at the end of an episode when ``checkpoint_every`` seconds
+    have passed since the last one (0: every episode), and when interrupted;
+    ``tables`` is what the executor's ``checkpoint_tables`` gives (several
+    processes: this process's :class:`~vitegraph.solver.checkpoint.TableShard`),
+    ``partial`` a :class:`Partial` when stopped inside an episode.
     """
 
     def __init__(self, *, executor: Executor, fill: Callable, pools: list[SamplePool],
@@ -268,8 +271,8 @@ class Coordinator:
                         if self.save is not None:
                             flat = [x for r in tasks for x in r]
                             current = self.executor.checkpoint_tables()
-                            check_finite(current, self.lr.lr0, episode + 1,
-                                         plan.num_episodes)
+                            self.agreed(check_finite, current, self.lr.lr0, episode + 1,
+                                        plan.num_episodes)
                             before = resumed.loss if resumed else 0.0
                             self.save(current, episode, Partial(
                                 episode, res.done, self.executor.lanes(),
@@ -295,7 +298,8 @@ class Coordinator:
                     due, requested = self.executor.any_rank(due, stop.requested)
                     if self.save is not None and (due or requested):
                         current = self.executor.checkpoint_tables()
-                        check_finite(current, self.lr.lr0, episode + 1, plan.num_episodes)
+                        self.agreed(check_finite, current, self.lr.lr0, episode + 1,
+                                    plan.num_episodes)
                         self.save(current, done, None)
                         saved = True
                         last_save = time.perf_counter()
@@ -349,8 +353,25 @@ class Coordinator:
                                             self.plan.num_episodes))
         sample = getattr(self.executor, "sample_rows", None)
         if sample is not None:
-            check_finite(sample(CHECKED_ROWS, episode), self.lr.lr0, episode + 1,
-                         self.plan.num_episodes)
+            self.agreed(check_finite, sample(CHECKED_ROWS, episode), self.lr.lr0, episode + 1,
+                        self.plan.num_episodes)
+
+    def agreed(self, check: Callable, tables, lr0: float, episode: int,
+               num_episodes: int) -> None:
+        """``check(tables, ...)``, with every process of the run raising if
+        any does (each checks the tables it holds; a process raising alone
+        would leave the others waiting in their next collective)."""
+        try:
+            check(tables, lr0, episode, num_episodes)
+            failed = None
+        except DivergenceError as exc:
+            failed = exc
+        anywhere, = self.executor.any_rank(failed is not None)
+        if failed is not None:
+            raise failed
+        if anywhere:
+            raise DivergenceError(_diverged("another process's tables are not finite", lr0,
+                                            episode, num_episodes))
 
 
 def _diverged(what: str, lr0: float, episode: int, num_episodes: int) -> str:

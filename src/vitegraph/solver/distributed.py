@@ -22,7 +22,8 @@ sender's last block of the round that uses it is done, while it trains its
 other blocks (each table of a move has a tag of its own, so ops posted in any
 order match); over NCCL, which runs two ranks' ops in the order posted, each
 round's moves are posted together instead.  Each rank tracks the partitions
-it physically holds (added on receipt, dropped on sending); at the start of
+it physically holds (added on receipt, dropped when the send is posted: it
+is not trained here again); at the start of
 every round an all-reduce checks that each vertex partition is held by
 exactly one rank, and
 a rank checks it holds both partitions of a block before training it.  At
@@ -83,6 +84,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..config.schema import AUTO
 from ..errors import DistributedError, ParameterError
 from ..models.spec import GLOBAL, HEAD, TAIL
 from .executors import EpisodeResult, NumbaExecutor
@@ -170,18 +172,31 @@ def use_nccl(rc) -> bool:
     if choice == "gloo":
         return False
     on_cuda = rc.backend in ("torch", "triton") and rc.device.startswith("cuda")
-    have = False
+    have = own = False
     if on_cuda:
         import torch
         import torch.distributed as dist
         have = torch.cuda.is_available() and dist.is_nccl_available()
+        # NCCL refuses two ranks on one GPU: each local process needs its own
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", world_size_from_env()))
+        own = have and rc.device == "cuda" and torch.cuda.device_count() >= local
     if choice == "nccl" and not (on_cuda and have):
         raise ParameterError(rc.config._owner, "dist_backend", "gloo or auto unless the "
                              "torch or triton kernels run on CUDA devices with a torch that "
                              "has NCCL" + ("" if on_cuda else
                                            f" (here backend {rc.backend}, device {rc.device})"),
                              choice)
-    return on_cuda and have
+    return own if choice == AUTO else True
+
+
+def local_device(device: str, rank: int):
+    """This process's device: ``cuda`` is ``cuda:LOCAL_RANK`` (modulo the
+    GPUs visible), anything else as given."""
+    import torch
+    if device == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        device = f"cuda:{local % max(1, torch.cuda.device_count())}"
+    return torch.device(device)
 
 
 def process_group(timeout: float, nccl: bool = False) -> Optional[Ranks]:
@@ -199,6 +214,9 @@ def process_group(timeout: float, nccl: bool = False) -> Optional[Ranks]:
                              "(pip install 'vitegraph[torch]')", os.environ["WORLD_SIZE"]) \
             from None
     wait = datetime.timedelta(seconds=timeout)
+    if nccl:      # before anything touches a GPU: this process's own
+        import torch
+        torch.cuda.set_device(local_device("cuda", int(os.environ.get("RANK", "0"))))
     if not dist.is_initialized():
         try:
             dist.init_process_group("cpu:gloo,cuda:nccl" if nccl else "gloo", timeout=wait)
@@ -350,13 +368,10 @@ class DistributedExecutor(NumbaExecutor):
                          threads_per_block=threads_per_block)
         self.ranks = ranks
         self.device = None
-        if device is not None:           # the torch or Triton kernels, host-staged
+        if device is not None:           # the torch or Triton kernels
             import torch
             self.torch = torch
-            if device == "cuda":         # one GPU per process of this machine
-                local = int(os.environ.get("LOCAL_RANK", ranks.rank))
-                device = f"cuda:{local % max(1, torch.cuda.device_count())}"
-            self.device = torch.device(device)
+            self.device = local_device(device, ranks.rank)   # one GPU per process
             self.seeded = seeded
             self._generator = torch.Generator(device=self.device)
         lay = store.layout
@@ -371,6 +386,11 @@ class DistributedExecutor(NumbaExecutor):
         # j (for a table seen from both sides, both are "head")
         self.sides = {HEAD: heads} if self.shared else {HEAD: heads, TAIL: tails}
         self.owner_of = block_owners(schedule, W)
+        # message tags: table n of side s, partition p -> a number of its own
+        self._tags, first = {}, 0
+        for side, names in self.sides.items():
+            self._tags[side] = first
+            first += self.P * len(names)
         # partition p of every side starts on rank p mod W (initialised there)
         self.holder = {side: [p % W for p in range(self.P)] for side in self.sides}
         self.held = {side: {p for p in range(self.P) if p % W == me} for side in self.sides}
@@ -379,6 +399,11 @@ class DistributedExecutor(NumbaExecutor):
                       "transfer_seconds": 0.0, "ownership_checks": 0, "rounds": 0,
                       "max_rss_training": 0, "max_device_bytes": 0, "sends_overlapped": 0}
         self._release_pending = False
+        for side, names in self.sides.items():     # (resumed from a whole checkpoint)
+            for p in range(self.P):
+                if p not in self.held[side]:
+                    for view in self._views(names, p):
+                        _release(view)
         # device-resident partitions: (table name, p) -> tensor on self.device,
         # for the partitions this rank holds; the host arrays are written only
         # for a checkpoint or the result (see _sync_host)
@@ -494,7 +519,7 @@ class DistributedExecutor(NumbaExecutor):
         if me not in (src, dst):
             return []
         names = self.sides[side]
-        base = (list(self.sides).index(side) * self.P + p) * len(names)
+        base = self._tags[side] + p * len(names)
         out = []
         for n, (name, view) in enumerate(zip(names, self._views(names, p))):
             if me == src:
@@ -511,6 +536,24 @@ class DistributedExecutor(NumbaExecutor):
             self.held[side].discard(p)             # no longer trained here
         return out
 
+    def sample_rows(self, k: int, seed: int) -> dict:
+        """Up to ``k`` rows of each partition this rank holds (resident ones
+        from the device), and the global tables: the divergence check."""
+        rng = np.random.default_rng(seed)
+        out = {n: self._arrays[n] for n in self._globals}
+        for side, names in self.sides.items():
+            for p in sorted(self.held[side]):
+                for name, view in zip(names, self._views(names, p)):
+                    idx = np.sort(rng.choice(view.shape[0], min(k, view.shape[0]),
+                                             replace=False))
+                    if self.resident:
+                        t = self._parts[name, p]
+                        rows = t[self.torch.from_numpy(idx).to(t.device)].cpu().numpy()
+                    else:
+                        rows = view[idx]
+                    out[f"{name} (partition {p})"] = rows
+        return out
+
     def _host_tensor(self, view: np.ndarray):
         import torch
         return torch.from_numpy(view)
@@ -525,13 +568,14 @@ class DistributedExecutor(NumbaExecutor):
         if not ops:
             return
         if batch:
+            # one request per op over gloo, one for the whole batch over NCCL
             reqs = self.ranks._call("moving partitions", dist.batch_isend_irecv,
                                     [dist.P2POp(fn, t, peer, group=group, tag=tag)
                                      for fn, t, peer, tag, _, _ in ops])
         else:
             reqs = [self.ranks._call("moving partitions", fn, t, peer, group=group, tag=tag)
                     for fn, t, peer, tag, _, _ in ops]
-        flight.extend(zip(reqs, ops))
+        flight.append((list(reqs), list(ops)))
 
     def _complete(self, flight: list, stop: bool) -> bool:
         """Wait for the moves in ``flight``; keep what arrived, give back what
@@ -539,9 +583,10 @@ class DistributedExecutor(NumbaExecutor):
         stop request in one all-reduce (returns whether any rank asked)."""
         dist = self.ranks.dist
         t0 = time.perf_counter()
-        for req, _ in flight:
-            self.ranks._call("moving partitions", req.wait)
-        for _, (fn, tensor, _, _, (name, p), side) in flight:
+        for reqs, _ in flight:
+            for req in reqs:
+                self.ranks._call("moving partitions", req.wait)
+        for fn, tensor, _, _, (name, p), side in (op for _, ops in flight for op in ops):
             if fn is dist.irecv:
                 self.held[side].add(p)
                 if self.resident:
