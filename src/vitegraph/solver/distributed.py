@@ -65,11 +65,11 @@ point-to-point), while the small host collectives (ownership, counts, lanes)
 stay on gloo; with gloo, partitions are staged through host memory.  The
 global tables' lane copies and the constants are staged per block.  Tested on
 the CPU (``RESIDENT_ON_CPU``: the same path with the CPU as device, bitwise
-the serial torch run) and, on a GPU machine, two processes sharing one GPU
-over gloo (``tests/test_distributed.py``, marked gpu); NCCL between two GPUs has
-not run here (no machine with two GPUs; one GPU cannot hold two NCCL ranks).
-With the CPU as the device the partitions are the host arrays themselves
-(host-staged, no copies).
+the serial torch run); a test of two processes sharing one GPU over gloo
+(``tests/test_distributed.py``, marked gpu) waits for a GPU machine, and NCCL
+between two GPUs has not run (no machine with two GPUs; one GPU cannot hold
+two NCCL ranks).  With the CPU as the device (and ``RESIDENT_ON_CPU`` off) the
+partitions are the host arrays themselves, no copies.
 """
 
 from __future__ import annotations
